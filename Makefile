@@ -1,0 +1,35 @@
+# The course's commands. `make book` and `make test` set everything up on a fresh machine.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: book test lab benchmark clean
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+## Build the HTML book from the stored notebook outputs (zero warnings allowed).
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is at $(CURDIR)/_build/html/index.html: open it in a browser."
+
+## Run every test: helper unit tests, derivation checks, book build, launch links, the
+## Colab check, and strict nbval over every chapter notebook.
+test: $(STAMP)
+	$(BIN)/python -m pytest tests chapters --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --durations=10
+
+## Start JupyterLab with the course environment.
+lab: $(STAMP)
+	$(BIN)/jupyter lab
+
+## Execute every chapter notebook and print its time.
+benchmark: $(STAMP)
+	$(BIN)/python tools/benchmark.py
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,19 @@
+"""Helper package of the course *From Linear Regression to Deep Neural Networks*.
+
+Each chapter teaches an idea in the open first; the reusable version of that idea lands
+here so that later chapters can import it. Modules are small and grouped by concern:
+
+``release``
+    Where the course lives (repository and release tag), used by the Colab bootstrap and
+    by the data loader.
+``data``
+    Finding, verifying and loading the course's data files.
+``repro``
+    Seeding every random number generator and choosing the torch device.
+``plotting``
+    The course's plotnine theme.
+``linear``
+    Linear-algebra helpers for linear regression (chapter 1).
+"""
+
+__version__ = "0.1.0"

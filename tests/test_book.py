@@ -1,0 +1,80 @@
+"""The book builds with no warning, and its launch buttons point at real files."""
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pytest
+import yaml
+
+from lr2dnn.release import REPOSITORY_URL
+
+
+def test_book_builds_without_warnings(built_book):
+    process, html = built_book
+    log = process.stdout + process.stderr
+    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert process.returncode == 0, log[-3000:]
+    assert warnings == []
+    assert (html / "intro.html").is_file()
+
+
+def chapter_pages(root):
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return [f for f in files if (root / f"{f}.ipynb").is_file()]
+
+
+def test_every_chapter_page_is_built_with_its_figures(built_book, root):
+    _, html = built_book
+    pages = chapter_pages(root)
+    assert pages, "the table of contents lists no chapter notebook"
+    for page in pages:
+        text = (html / f"{page}.html").read_text()
+        images = re.findall(r'<img [^>]*src="([^"]+)"', text)
+        assert images, f"{page} has no figure"
+        for source in images:
+            assert (html / page).parent.joinpath(source).resolve().is_file(), source
+
+
+def launch_targets(html: Path) -> list[tuple[str, str]]:
+    """(page, repository path) for every launch, repository and source link in the HTML."""
+    owner_and_name = REPOSITORY_URL.removeprefix("https://github.com/")
+    targets = []
+    for page in html.rglob("*.html"):
+        for url in re.findall(r'href="([^"]+)"', page.read_text()):
+            url = url.replace("&amp;", "&")
+            parsed = urlparse(url)
+            if parsed.netloc == "colab.research.google.com":
+                prefix = f"/github/{owner_and_name}/blob/main/"
+                assert parsed.path.startswith(prefix), url
+                targets.append((page.name, unquote(parsed.path.removeprefix(prefix))))
+            elif parsed.netloc == "mybinder.org":
+                assert parsed.path == f"/v2/gh/{owner_and_name}/main", url
+                urlpath = parse_qs(parsed.query)["urlpath"][0]
+                targets.append((page.name, re.sub(r"^(lab/tree|tree)/", "", urlpath)))
+            elif url.startswith(REPOSITORY_URL + "/blob/"):
+                targets.append((page.name, url.removeprefix(REPOSITORY_URL + "/blob/main/")))
+    return targets
+
+
+def test_launch_buttons_name_files_in_the_repository(built_book, root):
+    _, html = built_book
+    targets = launch_targets(html)
+    for page in chapter_pages(root):
+        name = Path(page).name + ".html"
+        kinds = [path for page_name, path in targets if page_name == name]
+        assert f"{page}.ipynb" in kinds, f"{name} has no launch button for its notebook"
+        assert len(kinds) >= 2, f"{name} lacks a Colab or Binder button"
+    missing = [(page, path) for page, path in targets if not (root / path).is_file()]
+    assert missing == []
+
+
+def test_launch_link_check_can_fail(tmp_path):
+    page = tmp_path / "x.html"
+    page.write_text(f'<a href="https://colab.research.google.com/github/'
+                    f'{REPOSITORY_URL.removeprefix("https://github.com/")}/blob/main/nope.ipynb">')
+    assert launch_targets(tmp_path) == [("x.html", "nope.ipynb")]
+    with pytest.raises(AssertionError):
+        page.write_text('<a href="https://colab.research.google.com/github/someone/else/blob/main/x.ipynb">')
+        launch_targets(tmp_path)
