@@ -62,3 +62,97 @@ def theme_course(base_size: float = 10, figure_size: tuple[float, float] = FIGUR
         legend_position="bottom",
         plot_title=element_text(size=base_size + 1, ha="left"),
     )
+
+
+def confusion_matrix_plot(matrix, labels=None, title=None):
+    """Draw a confusion matrix as a heat map with the counts written in the cells.
+
+    Introduced in chapter 4. Rows are the true classes (top to bottom), columns the
+    predicted classes (left to right), as returned by
+    :func:`lr2dnn.classification.confusion_matrix`.
+
+    Parameters
+    ----------
+    matrix : array_like of int, shape (K, K)
+        Counts: entry ``[i, j]`` is the number of examples of class ``i`` predicted as ``j``.
+    labels : sequence of str, optional
+        The K class names, in label order; by default ``"0"``, ``"1"``, ...
+    title : str, optional
+        A title for the figure.
+
+    Returns
+    -------
+    plotnine.ggplot
+        The figure, with :func:`theme_course` applied. Its data frame has one row per cell,
+        with columns ``true``, ``predicted`` and ``count``.
+
+    Raises
+    ------
+    TypeError
+        If ``matrix`` is not numeric or ``labels`` is not a sequence of K names.
+    ValueError
+        If ``matrix`` is not square, is empty, or holds negative, non-integer or
+        non-finite counts, or ``labels`` does not have K entries.
+    """
+    import numpy as np
+    import pandas as pd
+    from plotnine import (
+        aes,
+        coord_equal,
+        geom_text,
+        geom_tile,
+        ggplot,
+        labs,
+        scale_color_identity,
+        scale_fill_gradient,
+        scale_x_discrete,
+        scale_y_discrete,
+    )
+
+    from ._checks import as_float_array
+
+    counts = as_float_array(matrix, "matrix", ndim=2)
+    if counts.shape[0] != counts.shape[1]:
+        raise ValueError(
+            f"matrix must be square (K x K, one row and one column per class), "
+            f"got shape {counts.shape}"
+        )
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError("matrix must hold counts (non-negative whole numbers), got other values")
+    n_classes = counts.shape[0]
+    if labels is None:
+        labels = [str(k) for k in range(n_classes)]
+    elif isinstance(labels, str) or not hasattr(labels, "__len__"):
+        raise TypeError(f"labels must be a sequence of {n_classes} names, got {type(labels).__name__}")
+    labels = [str(label) for label in labels]
+    if len(labels) != n_classes:
+        raise ValueError(f"labels must have {n_classes} entries (one per class), got {len(labels)}")
+    if len(set(labels)) != n_classes:
+        raise ValueError(f"labels must be {n_classes} different names, got {labels}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+
+    rows, cols = np.indices(counts.shape)
+    frame = pd.DataFrame(
+        {
+            "true": pd.Categorical(np.array(labels)[rows.ravel()], categories=labels),
+            "predicted": pd.Categorical(np.array(labels)[cols.ravel()], categories=labels),
+            "count": counts.ravel().astype(np.int64),
+        }
+    )
+    darkest = max(int(frame["count"].max()), 1)
+    frame["text_color"] = np.where(frame["count"] > darkest / 2, "white", "#222222")
+    side = min(1.8 + 0.35 * n_classes, 5.0)
+    return (
+        ggplot(frame, aes("predicted", "true", fill="count"))
+        + geom_tile(color="white", size=0.6)
+        + geom_text(aes(label="count", color="text_color"), size=8 if n_classes > 6 else 10)
+        + scale_color_identity()
+        + scale_fill_gradient(low="#f3f6f9", high=COURSE_COLORS[0], name="count")
+        + scale_x_discrete(limits=labels)
+        + scale_y_discrete(limits=list(reversed(labels)))
+        + coord_equal()
+        + labs(x="predicted class", y="true class", title=title)
+        + theme_course(figure_size=(side + 1.2, side + 0.6))
+        + theme(legend_position="right", panel_grid_major_y=element_blank())
+    )
