@@ -14,6 +14,15 @@ here so that later chapters can import it. Modules are small and grouped by conc
     The course's plotnine theme.
 ``linear``
     Linear-algebra helpers for linear regression (chapter 1).
+``datasets``
+    The simulated data sets of chapters 1-3.
+``optim``
+    Gradient descent and mini-batch SGD that record their path (chapter 2).
+``preprocessing``
+    Train/validation/test splits, standardising, polynomial features (chapter 3).
+``classification``
+    Sigmoid, stable softmax and log-softmax, cross-entropy, accuracy, confusion matrix
+    (chapters 4 and 5).
 """
 
 __version__ = "0.1.0"

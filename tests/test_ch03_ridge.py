@@ -1,0 +1,116 @@
+"""Chapter 3's ridge regression, checked: the gradient with an unpenalised bias, the
+closed form, gradient descent and scikit-learn's Ridge all agree.
+
+The formulas below are the ones the chapter derives and writes in its cells.
+"""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Ridge
+
+from lr2dnn.optim import gradient_descent
+
+
+def ridge_cost(w, b, X, y, lam):
+    """J(w, b) = 1/(2m) sum (x_i . w + b - y_i)^2 + lam/(2m) sum_j w_j^2 (b not penalised)."""
+    m = len(y)
+    return float(np.sum((X @ w + b - y) ** 2) / (2 * m) + lam / (2 * m) * np.sum(w**2))
+
+
+def ridge_gradient(w, b, X, y, lam):
+    """(X^T r + lam w) / m for w and mean(r) for b, with r = X w + b - y."""
+    m = len(y)
+    r = X @ w + b - y
+    return (X.T @ r + lam * w) / m, float(np.mean(r))
+
+
+def ridge_closed_form(X, y, lam):
+    """Solve (A^T A + lam D) theta = A^T y, A = [1, X], D = diag(0, 1, ..., 1)."""
+    A = np.column_stack([np.ones(len(y)), X])
+    D = np.eye(A.shape[1])
+    D[0, 0] = 0.0
+    theta = np.linalg.solve(A.T @ A + lam * D, A.T @ y)
+    return theta[1:], theta[0]
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(2)
+    X = rng.normal(loc=[0.0, 3.0, -1.0, 0.5], size=(40, 4))
+    y = X @ np.array([1.0, -2.0, 0.0, 4.0]) + 5.0 + rng.normal(size=40)
+    return X, y
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3, 25.0])
+def test_ridge_gradient_matches_central_differences(data, lam):
+    X, y = data
+    rng = np.random.default_rng(0)
+    w, b, h = rng.normal(size=4), 0.7, 1e-5
+    g_w, g_b = ridge_gradient(w, b, X, y, lam)
+    numeric_w = [(ridge_cost(w + e, b, X, y, lam) - ridge_cost(w - e, b, X, y, lam)) / (2 * h)
+                 for e in np.eye(4) * h]
+    numeric_b = (ridge_cost(w, b + h, X, y, lam) - ridge_cost(w, b - h, X, y, lam)) / (2 * h)
+    np.testing.assert_allclose(g_w, numeric_w, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(g_b, numeric_b, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("lam", [0.3, 25.0])
+def test_ridge_gradient_matches_autograd_and_leaves_bias_unpenalised(data, lam):
+    X, y = data
+    w = np.array([0.5, -1.0, 2.0, 0.1])
+    b = -3.0
+    w_t = torch.tensor(w, requires_grad=True)
+    b_t = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    m = len(y)
+    J = ((torch.tensor(X) @ w_t + b_t - torch.tensor(y)) ** 2).sum() / (2 * m) \
+        + lam / (2 * m) * (w_t**2).sum()
+    J.backward()
+    g_w, g_b = ridge_gradient(w, b, X, y, lam)
+    np.testing.assert_allclose(J.item(), ridge_cost(w, b, X, y, lam), rtol=1e-12)
+    np.testing.assert_allclose(g_w, w_t.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(g_b, b_t.grad.item(), rtol=1e-10)
+    # the bias's gradient does not depend on lambda
+    assert g_b == ridge_gradient(w, b, X, y, 0.0)[1]
+
+
+@pytest.mark.parametrize("lam", [0.1, 4.0, 100.0])
+def test_closed_form_gradient_descent_and_scikit_learn_agree(data, lam):
+    X, y = data
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)  # standardised: gradient descent is quick
+    w_cf, b_cf = ridge_closed_form(Z, y, lam)
+
+    def grad(theta):
+        g_w, g_b = ridge_gradient(theta[1:], theta[0], Z, y, lam)
+        return np.concatenate([[g_b], g_w])
+
+    result = gradient_descent(grad, np.zeros(5), eta=0.2, n_steps=20_000, tol=1e-12)
+    assert result.status == "converged"
+    np.testing.assert_allclose(result.theta[1:], w_cf, atol=1e-9)
+    np.testing.assert_allclose(result.theta[0], b_cf, atol=1e-9)
+    # scikit-learn minimises ||y - Z w - b||^2 + alpha ||w||^2 = 2 m J: alpha = lam
+    model = Ridge(alpha=lam).fit(Z, y)
+    np.testing.assert_allclose(model.coef_, w_cf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(model.intercept_, b_cf, rtol=1e-9)
+
+
+def test_closed_form_equals_centred_form_and_gradient_vanishes(data):
+    X, y = data
+    lam = 3.0
+    w, b = ridge_closed_form(X, y, lam)
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    w_centred = np.linalg.solve(Xc.T @ Xc + lam * np.eye(4), Xc.T @ yc)
+    np.testing.assert_allclose(w, w_centred, rtol=1e-10)
+    np.testing.assert_allclose(b, y.mean() - X.mean(axis=0) @ w, rtol=1e-10)
+    g_w, g_b = ridge_gradient(w, b, X, y, lam)
+    np.testing.assert_allclose(g_w, 0, atol=1e-10)
+    np.testing.assert_allclose(g_b, 0, atol=1e-10)
+
+
+def test_ridge_shrinks_the_weights_as_lambda_grows(data):
+    X, y = data
+    norms = [np.linalg.norm(ridge_closed_form(X, y, lam)[0]) for lam in [0.0, 1.0, 10.0, 1e3]]
+    assert np.all(np.diff(norms) < 0)
+    w_big, b_big = ridge_closed_form(X, y, 1e9)
+    np.testing.assert_allclose(w_big, 0, atol=1e-6)
+    np.testing.assert_allclose(b_big, y.mean(), atol=1e-5)  # the unpenalised bias survives
