@@ -1,0 +1,133 @@
+"""Checks of the derivations in chapter 5 (softmax regression).
+
+- the gradient of the cross-entropy -log softmax(z)_y with respect to the logits is p - y
+  (one-hot y), checked against central finite differences and torch.autograd;
+- for the model Z = X W + b with cost J = mean cross-entropy, dJ/dW = X^T (P - Y) / m and
+  dJ/db = the column means of P - Y;
+- two-class softmax equals logistic regression: softmax([z0, z1])_1 = sigmoid(z1 - z0), the
+  losses agree, and gradient descent on a two-class softmax model with step eta gives, at every
+  step, the probabilities of logistic regression trained with step 2 eta on w = w1 - w0.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from lr2dnn.classification import (
+    binary_cross_entropy_from_logits,
+    cross_entropy_from_logits,
+    one_hot,
+    sigmoid,
+    softmax,
+)
+
+
+def finite_difference_gradient(f, theta, h=1e-6):
+    grad = np.zeros_like(theta)
+    flat = grad.reshape(-1)
+    for j in range(theta.size):
+        step = np.zeros(theta.size)
+        step[j] = h
+        step = step.reshape(theta.shape)
+        flat[j] = (f(theta + step) - f(theta - step)) / (2 * h)
+    return grad
+
+
+def random_problem(seed, m=20, n=5, K=4):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(m, n))
+    y = rng.integers(0, K, size=m)
+    W = rng.normal(size=(n, K))
+    b = rng.normal(size=K)
+    return X, y, W, b
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gradient_of_one_example_loss_is_p_minus_y(seed):
+    rng = np.random.default_rng(seed)
+    K = 5
+    z = rng.normal(scale=3.0, size=K)
+    label = int(rng.integers(0, K))
+    numeric = finite_difference_gradient(
+        lambda v: cross_entropy_from_logits([label], v[None, :]), z
+    )
+    np.testing.assert_allclose(softmax(z) - one_hot([label], K)[0], numeric, atol=1e-8)
+
+
+def test_gradient_with_respect_to_logits_matches_autograd():
+    _, y, _, _ = random_problem(10)
+    Z = np.random.default_rng(11).normal(scale=2.0, size=(y.size, 4))
+    Z_t = torch.tensor(Z, requires_grad=True)
+    torch.nn.functional.cross_entropy(Z_t, torch.tensor(y)).backward()
+    # The cost is a mean over m examples, so each row's gradient is (p - y) / m.
+    np.testing.assert_allclose((softmax(Z) - one_hot(y, 4)) / y.size, Z_t.grad.numpy(),
+                               rtol=1e-12, atol=1e-15)
+
+
+def model_gradient(X, y, W, b):
+    """dJ/dW = X^T (P - Y) / m, dJ/db = mean of the rows of P - Y."""
+    G = softmax(X @ W + b) - one_hot(y, W.shape[1])
+    return X.T @ G / X.shape[0], G.mean(axis=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weight_gradient_matches_finite_differences(seed):
+    X, y, W, b = random_problem(seed)
+    grad_W, grad_b = model_gradient(X, y, W, b)
+    numeric_W = finite_difference_gradient(lambda V: cross_entropy_from_logits(y, X @ V + b), W)
+    numeric_b = finite_difference_gradient(lambda c: cross_entropy_from_logits(y, X @ W + c), b)
+    np.testing.assert_allclose(grad_W, numeric_W, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(grad_b, numeric_b, rtol=1e-6, atol=1e-9)
+
+
+def test_weight_gradient_matches_torch_autograd():
+    X, y, W, b = random_problem(3, m=50, n=8, K=6)
+    W_t = torch.tensor(W, requires_grad=True)
+    b_t = torch.tensor(b, requires_grad=True)
+    loss = torch.nn.CrossEntropyLoss()(torch.tensor(X) @ W_t + b_t, torch.tensor(y))
+    loss.backward()
+    grad_W, grad_b = model_gradient(X, y, W, b)
+    np.testing.assert_allclose(grad_W, W_t.grad.numpy(), rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(grad_b, b_t.grad.numpy(), rtol=1e-11, atol=1e-14)
+    assert cross_entropy_from_logits(y, X @ W + b) == pytest.approx(loss.item(), rel=1e-12)
+
+
+def test_two_class_softmax_is_the_sigmoid_of_the_score_difference():
+    Z = np.random.default_rng(4).normal(scale=5.0, size=(100, 2))
+    P = softmax(Z)
+    np.testing.assert_allclose(P[:, 1], sigmoid(Z[:, 1] - Z[:, 0]), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(P[:, 0], sigmoid(Z[:, 0] - Z[:, 1]), rtol=1e-12, atol=1e-300)
+    y = np.random.default_rng(5).integers(0, 2, size=100)
+    assert cross_entropy_from_logits(y, Z) == pytest.approx(
+        binary_cross_entropy_from_logits(y, Z[:, 1] - Z[:, 0]), rel=1e-12
+    )
+
+
+def test_training_two_class_softmax_equals_logistic_regression_with_twice_the_step():
+    rng = np.random.default_rng(6)
+    m, n = 60, 3
+    X = rng.normal(size=(m, n))
+    y = (X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=m) > 0).astype(int)
+    eta, steps = 0.3, 200
+
+    W, b2 = np.zeros((n, 2)), np.zeros(2)
+    Y = one_hot(y, 2)
+    w, b = np.zeros(n), 0.0
+    for _ in range(steps):
+        G = softmax(X @ W + b2) - Y
+        W, b2 = W - eta * X.T @ G / m, b2 - eta * G.mean(axis=0)
+        r = sigmoid(X @ w + b) - y
+        w, b = w - 2 * eta * X.T @ r / m, b - 2 * eta * r.mean()
+
+    np.testing.assert_allclose(W[:, 1] - W[:, 0], w, rtol=1e-10, atol=1e-12)
+    assert b2[1] - b2[0] == pytest.approx(b, rel=1e-10)
+    np.testing.assert_allclose(softmax(X @ W + b2)[:, 1], sigmoid(X @ w + b), atol=1e-12)
+    # The two softmax columns move in opposite directions from zero: W[:, 0] = -W[:, 1].
+    np.testing.assert_allclose(W[:, 0], -W[:, 1], atol=1e-12)
+    # Same step size would NOT give the same model (the factor 2 matters).
+    w_same = np.zeros(n)
+    b_same = 0.0
+    for _ in range(steps):
+        r = sigmoid(X @ w_same + b_same) - y
+        w_same, b_same = w_same - eta * X.T @ r / m, b_same - eta * r.mean()
+    assert np.max(np.abs(w_same - w)) > 1e-2
