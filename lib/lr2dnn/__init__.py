@@ -23,6 +23,11 @@ here so that later chapters can import it. Modules are small and grouped by conc
 ``classification``
     Sigmoid, stable softmax and log-softmax, cross-entropy, accuracy, confusion matrix
     (chapters 4 and 5).
+``models``
+    Multi-layer perceptrons from a list of widths, and parameter counting (chapter 6).
+``training``
+    The course's training loop for torch models: early stopping, best weights, progress bar
+    (chapter 8).
 """
 
 __version__ = "0.1.0"
