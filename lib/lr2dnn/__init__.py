@@ -28,6 +28,10 @@ here so that later chapters can import it. Modules are small and grouped by conc
 ``training``
     The course's training loop for torch models: early stopping, best weights, progress bar
     (chapter 8).
+``timeseries``
+    Lag features, the case study's splits and scaling, naive baselines (chapter 9).
+``ensemble``
+    Training the seeds of one network together as one batched model (chapter 9).
 """
 
 __version__ = "0.1.0"

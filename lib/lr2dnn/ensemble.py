@@ -1,0 +1,608 @@
+"""Training several seeds of one network at once, and a plain one-seed reference trainer.
+
+Introduced in chapter 9 (the COVID-19 case study). A single training run is noisy, so the
+chapter trains every model with several seeds and reports the mean and spread. Training
+the seeds one after the other is slow for small networks, because most of the time goes
+into Python and into launching many tiny operations. :func:`train_ensemble` trains S seeds
+of one configuration together: each layer's weights are stacked into one tensor with a
+leading seed dimension, ``W`` of shape ``(S, n_out, n_in)`` (each seed's ``nn.Linear.weight``),
+and every seed's mini-batch goes through the same batched matrix products (``torch.baddbmm``
+forward, ``torch.bmm`` backward). The gradients are the backpropagation equations written
+out by hand for the mean absolute error loss, and plain SGD updates the weights.
+
+:func:`train_reference` is the straightforward loop (``nn.Linear`` layers, autograd,
+``torch.optim.SGD``) for one seed. Both follow the same protocol, and for the same seed they
+give the same result (up to rounding), which ``tests/test_ensemble.py`` checks.
+
+The protocol
+------------
+- Model: :func:`build_mlp`, ``nn.Linear`` layers with ReLU or sigmoid between them and one
+  output; with no hidden layer it is a linear model.
+- Initialisation of seed ``s``: the weights that ``torch.manual_seed(s)`` followed by
+  creating the ``nn.Linear`` layers in order, input to output, would give (each layer
+  draws its weight and then its bias with PyTorch's default initialisation, uniform on
+  ``(-1/sqrt(n_in), 1/sqrt(n_in))``). :func:`build_mlp` draws them from a
+  ``torch.Generator`` of its own seeded with ``s``, which gives the same numbers without
+  touching the global random state.
+- Shuffling of seed ``s``: its own ``torch.Generator`` seeded with ``s``; at the start of
+  every epoch ``torch.randperm(m, generator=...)`` orders the m fitting examples and the
+  mini-batches are consecutive chunks of ``batch_size`` (the last one may be smaller).
+- Loss: mean absolute error on each mini-batch; update ``theta <- theta - eta * gradient``.
+- After every epoch: the training loss of that epoch (the mean absolute error over the
+  epoch's examples as they were seen, i.e. the mini-batch losses averaged with weights
+  equal to the batch sizes) and the validation loss (mean absolute error of the current
+  weights on the whole validation set) are recorded.
+- Early stopping, per seed: epochs are numbered from 1. The best epoch is the first epoch
+  with the lowest validation loss so far; its weights are kept. A seed stops after epoch
+  ``e`` when ``e - best_epoch == patience`` (no improvement for ``patience`` epochs), or
+  when ``e == max_epochs``. A stopped seed is no longer updated; the others go on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import as_float_array, check_same_length
+
+ACTIVATIONS: tuple[str, ...] = ("relu", "sigmoid")
+"""The hidden-layer activations the trainers support."""
+
+_DTYPES = (torch.float32, torch.float64)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _check_architecture(
+    n_inputs: object, hidden: object, activation: object
+) -> tuple[int, tuple[int, ...], str]:
+    n_inputs = _check_positive_int(n_inputs, "n_inputs")
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise TypeError(
+            f"hidden must be a sequence of layer widths (e.g. (50,) or ()), "
+            f"got {type(hidden).__name__}"
+        )
+    widths = tuple(_check_positive_int(width, "hidden widths") for width in hidden)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return n_inputs, widths, str(activation)
+
+
+def _check_dtype(dtype: object) -> torch.dtype:
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    return dtype
+
+
+def _check_seed(seed: object, name: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"{name} must be a non-negative int below 2**63, got {seed}")
+    return int(seed)
+
+
+def _check_data(
+    X_fit: object, y_fit: object, X_val: object, y_val: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    X_fit = as_float_array(X_fit, "X_fit", ndim=2)
+    y_fit = as_float_array(y_fit, "y_fit", ndim=1)
+    X_val = as_float_array(X_val, "X_val", ndim=2)
+    y_val = as_float_array(y_val, "y_val", ndim=1)
+    check_same_length(X_fit, "X_fit", y_fit, "y_fit")
+    check_same_length(X_val, "X_val", y_val, "y_val")
+    if X_val.shape[1] != X_fit.shape[1]:
+        raise ValueError(
+            f"X_val must have the same number of features (columns) as X_fit, "
+            f"{X_fit.shape[1]}, got {X_val.shape[1]}"
+        )
+    return X_fit, y_fit, X_val, y_val
+
+
+def _check_protocol(eta: object, batch_size: object, max_epochs: object, patience: object):
+    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating, np.integer)):
+        raise TypeError(f"eta must be a number, got {type(eta).__name__}")
+    if not (math.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta must be a positive finite learning rate, got {eta}")
+    return (
+        float(eta),
+        _check_positive_int(batch_size, "batch_size"),
+        _check_positive_int(max_epochs, "max_epochs"),
+        _check_positive_int(patience, "patience"),
+    )
+
+
+# --------------------------------------------------------------------------- models
+
+
+def build_mlp(
+    n_inputs: int,
+    hidden: Sequence[int] = (),
+    activation: str = "relu",
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> nn.Sequential:
+    """Build a multilayer perceptron with one output, initialised from ``seed``.
+
+    Introduced in chapter 9. The layers are ``nn.Linear(n_inputs, hidden[0])``, the
+    activation, ..., ``nn.Linear(hidden[-1], 1)``; with ``hidden=()`` the model is the linear
+    model ``nn.Linear(n_inputs, 1)``. The weights are those that ``torch.manual_seed(seed)``
+    followed by creating the layers in order would give: PyTorch's default initialisation
+    of ``nn.Linear`` (weight, then bias, each uniform on ``(-1/sqrt(n_in), 1/sqrt(n_in))``),
+    drawn from a generator of the model's own seeded with ``seed``. The global random state
+    is neither used nor changed, so models can be built in parallel threads.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of features n.
+    hidden : sequence of int, optional
+        Widths of the hidden layers, input side first; empty for a linear model.
+    activation : {"relu", "sigmoid"}, optional
+        The activation after every hidden layer.
+    seed : int, optional
+        The seed of the initialisation.
+    dtype : torch.dtype, optional
+        ``torch.float32`` or ``torch.float64``.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        The model; it maps a tensor of shape (m, n_inputs) to one of shape (m, 1).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or value (the message names it).
+    """
+    n_inputs, widths, activation = _check_architecture(n_inputs, hidden, activation)
+    seed = _check_seed(seed)
+    dtype = _check_dtype(dtype)
+    sizes = (n_inputs, *widths, 1)
+    generator = torch.Generator().manual_seed(seed)
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        # nn.Linear's own initialisation, drawn from this model's generator.
+        layer = torch.nn.utils.skip_init(nn.Linear, n_in, n_out, dtype=dtype)
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(n_in)
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        layers.append(layer)
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU() if activation == "relu" else nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+@dataclass
+class SeedRun:
+    """What training one seed produced.
+
+    Introduced in chapter 9.
+
+    Attributes
+    ----------
+    seed : int
+        The seed (initialisation and shuffling).
+    epochs_run : int
+        How many epochs were trained before stopping.
+    best_epoch : int
+        The epoch with the lowest validation loss (the first one if tied); its weights are
+        the ones kept.
+    best_val_loss : float
+        The validation loss at ``best_epoch``.
+    train_loss, val_loss : numpy.ndarray, shape (epochs_run,)
+        The learning curves: training and validation loss after each epoch (entry ``e - 1``
+        for epoch ``e``).
+    """
+
+    seed: int
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    train_loss: np.ndarray
+    val_loss: np.ndarray
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def train_reference(
+    X_fit: object,
+    y_fit: object,
+    X_val: object,
+    y_val: object,
+    *,
+    hidden: Sequence[int] = (),
+    activation: str = "relu",
+    seed: int = 0,
+    eta: float = 0.001,
+    batch_size: int = 128,
+    max_epochs: int = 5000,
+    patience: int = 1000,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[SeedRun, nn.Sequential]:
+    """Train one seed with a plain PyTorch loop: mini-batch SGD on the mean absolute error.
+
+    Introduced in chapter 9 as the reference that :func:`train_ensemble` must agree with.
+    It follows the protocol of the module docstring: ``nn.Linear`` layers from
+    :func:`build_mlp`, ``nn.L1Loss``, ``torch.optim.SGD``, early stopping on the validation
+    loss, best weights kept.
+
+    Parameters
+    ----------
+    X_fit : array_like, shape (m, n)
+        Features of the examples to fit (already standardised, if wanted).
+    y_fit : array_like, shape (m,)
+        Their targets.
+    X_val : array_like, shape (m_val, n)
+        Features of the validation examples.
+    y_val : array_like, shape (m_val,)
+        Their targets.
+    hidden : sequence of int, optional
+        Hidden-layer widths; empty (default) for a linear model.
+    activation : {"relu", "sigmoid"}, optional
+        Activation of the hidden layers.
+    seed : int, optional
+        Seed of the initialisation and of the shuffling.
+    eta : float, optional
+        Learning rate.
+    batch_size : int, optional
+        Mini-batch size.
+    max_epochs : int, optional
+        Most epochs to train.
+    patience : int, optional
+        Stop after this many epochs without a lower validation loss.
+    dtype : torch.dtype, optional
+        ``torch.float32`` (default) or ``torch.float64``.
+
+    Returns
+    -------
+    run : SeedRun
+        Epochs run, best epoch and learning curves.
+    model : torch.nn.Sequential
+        The network with the weights of the best epoch.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type, shape or value (the message names it).
+    """
+    X_fit, y_fit, X_val, y_val = _check_data(X_fit, y_fit, X_val, y_val)
+    eta, batch_size, max_epochs, patience = _check_protocol(eta, batch_size, max_epochs, patience)
+    seed = _check_seed(seed)
+    model = build_mlp(X_fit.shape[1], hidden, activation, seed=seed, dtype=dtype)
+    X = torch.as_tensor(X_fit, dtype=dtype)
+    y = torch.as_tensor(y_fit, dtype=dtype).reshape(-1, 1)
+    Xv = torch.as_tensor(X_val, dtype=dtype)
+    yv = torch.as_tensor(y_val, dtype=dtype).reshape(-1, 1)
+    m = X.shape[0]
+
+    loss_fn = nn.L1Loss()
+    optimiser = torch.optim.SGD(model.parameters(), lr=eta)
+    shuffler = torch.Generator().manual_seed(seed)
+    best_val, best_epoch = math.inf, 0
+    best_state = {name: value.clone() for name, value in model.state_dict().items()}
+    train_curve: list[float] = []
+    val_curve: list[float] = []
+    for epoch in range(1, max_epochs + 1):
+        order = torch.randperm(m, generator=shuffler)
+        total = 0.0
+        for start in range(0, m, batch_size):
+            rows = order[start : start + batch_size]
+            optimiser.zero_grad()
+            loss = loss_fn(model(X[rows]), y[rows])
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(rows)
+        train_curve.append(total / m)
+        with torch.no_grad():
+            val = loss_fn(model(Xv), yv).item()
+        val_curve.append(val)
+        if val < best_val:
+            best_val, best_epoch = val, epoch
+            best_state = {name: value.clone() for name, value in model.state_dict().items()}
+        elif epoch - best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    run = SeedRun(
+        seed=seed,
+        epochs_run=len(val_curve),
+        best_epoch=best_epoch,
+        best_val_loss=best_val,
+        train_loss=np.array(train_curve),
+        val_loss=np.array(val_curve),
+    )
+    return run, model
+
+
+# --------------------------------------------------------------------------- batched
+
+
+class Ensemble:
+    """The best weights of S seeds of one network, stacked, and how each seed trained.
+
+    Introduced in chapter 9; returned by :func:`train_ensemble`.
+
+    Attributes
+    ----------
+    runs : list of SeedRun
+        One per seed, in the order of ``seeds``.
+    seeds : tuple of int
+    hidden : tuple of int
+    activation : str
+    weights : list of torch.Tensor
+        Layer by layer, the stacked best weights of shape ``(S, n_out, n_in)``: entry ``s``
+        is ``nn.Linear.weight`` of seed ``seeds[s]``.
+    biases : list of torch.Tensor
+        Layer by layer, the stacked best biases of shape ``(S, 1, n_out)``.
+    """
+
+    def __init__(self, runs, seeds, hidden, activation, weights, biases):
+        self.runs: list[SeedRun] = runs
+        self.seeds: tuple[int, ...] = seeds
+        self.hidden: tuple[int, ...] = hidden
+        self.activation: str = activation
+        self.weights: list[torch.Tensor] = weights
+        self.biases: list[torch.Tensor] = biases
+
+    def __repr__(self) -> str:
+        return (
+            f"Ensemble(seeds={self.seeds}, hidden={self.hidden}, "
+            f"activation={self.activation!r})"
+        )
+
+    @property
+    def n_inputs(self) -> int:
+        """The number of features the networks take."""
+        return self.weights[0].shape[2]
+
+    def predict(self, X: object) -> np.ndarray:
+        """Predict with every seed's best weights.
+
+        Parameters
+        ----------
+        X : array_like, shape (m, n_inputs)
+            Features, scaled as the training features were.
+
+        Returns
+        -------
+        numpy.ndarray, shape (S, m)
+            Row s holds the predictions of seed ``seeds[s]``.
+        """
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[1] != self.n_inputs:
+            raise ValueError(
+                f"X must have {self.n_inputs} features (columns), got shape {X.shape}"
+            )
+        dtype = self.weights[0].dtype
+        S = len(self.seeds)
+        with torch.no_grad():
+            inputs = torch.as_tensor(X, dtype=dtype).expand(S, *X.shape)
+            out, _ = _forward(inputs, self.weights, self.biases, self.activation)
+        return out[:, 0, :].numpy().copy()
+
+    def model(self, i: int) -> nn.Sequential:
+        """Return seed number ``i`` (position in ``seeds``) as a plain ``nn.Sequential``.
+
+        The model has the best weights of that seed; it is built by :func:`build_mlp`.
+        """
+        i = _check_positive_int(i, "i", minimum=0)
+        if i >= len(self.seeds):
+            raise ValueError(f"i must be below the number of seeds, {len(self.seeds)}, got {i}")
+        dtype = self.weights[0].dtype
+        net = build_mlp(self.n_inputs, self.hidden, self.activation, self.seeds[i], dtype)
+        linears = [layer for layer in net if isinstance(layer, nn.Linear)]
+        with torch.no_grad():
+            for layer, W, b in zip(linears, self.weights, self.biases):
+                layer.weight.copy_(W[i])
+                layer.bias.copy_(b[i, 0])
+        return net
+
+
+def _activate_(z: torch.Tensor, activation: str) -> torch.Tensor:
+    """Apply the activation in place and return the result."""
+    return z.relu_() if activation == "relu" else z.sigmoid_()
+
+
+def _forward(
+    a: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor], activation: str
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Forward pass of S stacked networks.
+
+    ``a`` has shape (S, B, n): one batch of inputs per seed. ``weights[l]`` has the shape of
+    ``nn.Linear.weight`` with a seed dimension in front, (S, n_out, n_in); ``biases[l]`` is
+    (S, 1, n_out). Returns the outputs as rows, shape (S, 1, B), and the input of every
+    layer (``a`` first), which the backward pass needs.
+
+    The output layer (one unit) is computed as the row ``W a^T`` rather than the column
+    ``a W^T``: the two are equal, but batched matrix products with a single output column
+    are far slower on the CPU than with a single output row.
+    """
+    inputs = [a]
+    for W, b in zip(weights[:-1], biases[:-1]):
+        a = _activate_(torch.baddbmm(b, a, W.transpose(1, 2)), activation)
+        inputs.append(a)
+    out = torch.baddbmm(biases[-1], weights[-1], a.transpose(1, 2))
+    return out, inputs
+
+
+def train_ensemble(
+    X_fit: object,
+    y_fit: object,
+    X_val: object,
+    y_val: object,
+    *,
+    seeds: Sequence[int],
+    hidden: Sequence[int] = (),
+    activation: str = "relu",
+    eta: float = 0.001,
+    batch_size: int = 128,
+    max_epochs: int = 5000,
+    patience: int = 1000,
+    dtype: torch.dtype = torch.float32,
+) -> Ensemble:
+    """Train several seeds of one network together, as one batched model.
+
+    Introduced in chapter 9. Seed ``seeds[s]`` gets exactly what :func:`train_reference`
+    with that seed would use: the same initial weights, its own shuffling generator, its own
+    early stopping. The seeds are trained side by side: layer l's weights of all seeds that
+    are still training form one tensor of shape ``(S, n_out, n_in)``, the mini-batches of all
+    seeds one tensor of shape ``(S, batch, n)``, and one ``torch.baddbmm`` computes every
+    seed's layer at once. The backward pass applies the backpropagation equations for the
+    mean absolute error by hand (``torch.bmm`` for the weight gradients), then SGD updates
+    all seeds in one step. When a seed stops, it is dropped from the stacked tensors, so
+    it is no longer updated and costs nothing.
+
+    Parameters
+    ----------
+    X_fit, y_fit, X_val, y_val : array_like
+        As in :func:`train_reference`.
+    seeds : sequence of int
+        One or more distinct non-negative seeds.
+    hidden, activation, eta, batch_size, max_epochs, patience, dtype
+        As in :func:`train_reference`.
+
+    Returns
+    -------
+    Ensemble
+        Per seed: a :class:`SeedRun` and the best weights (``predict``, ``model``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type, shape or value (the message names it).
+    """
+    X_fit, y_fit, X_val, y_val = _check_data(X_fit, y_fit, X_val, y_val)
+    eta, batch_size, max_epochs, patience = _check_protocol(eta, batch_size, max_epochs, patience)
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
+    seeds = tuple(_check_seed(seed, "seeds") for seed in seeds)
+    if len(seeds) == 0:
+        raise ValueError("seeds must hold at least one seed, got an empty sequence")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    n_inputs, hidden, activation = _check_architecture(X_fit.shape[1], hidden, activation)
+    dtype = _check_dtype(dtype)
+
+    # Initial weights: seed by seed, exactly as a single model would get them.
+    nets = [build_mlp(n_inputs, hidden, activation, seed, dtype) for seed in seeds]
+    n_layers = len(hidden) + 1
+    linears = [[layer for layer in net if isinstance(layer, nn.Linear)] for net in nets]
+    with torch.no_grad():
+        weights = [
+            torch.stack([lin[l].weight for lin in linears]).contiguous()
+            for l in range(n_layers)
+        ]
+        biases = [
+            torch.stack([lin[l].bias.reshape(1, -1) for lin in linears]).contiguous()
+            for l in range(n_layers)
+        ]
+    best_weights = [W.clone() for W in weights]
+    best_biases = [b.clone() for b in biases]
+
+    X = torch.as_tensor(X_fit, dtype=dtype)
+    y = torch.as_tensor(y_fit, dtype=dtype)
+    Xv = torch.as_tensor(X_val, dtype=dtype)
+    yv = torch.as_tensor(y_val, dtype=dtype).reshape(1, 1, -1)
+    m, m_val = X.shape[0], Xv.shape[0]
+    S = len(seeds)
+    batches = [(start, min(start + batch_size, m)) for start in range(0, m, batch_size)]
+
+    shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
+    active = np.arange(S)  # positions (in seeds) of the seeds still training
+    train_curve = np.full((S, max_epochs), np.nan)
+    val_curve = np.full((S, max_epochs), np.nan)
+    best_val = np.full(S, np.inf)
+    best_epoch = np.zeros(S, dtype=np.int64)
+    epochs_run = np.zeros(S, dtype=np.int64)
+    params = weights + biases
+
+    with torch.no_grad():
+        for epoch in range(1, max_epochs + 1):
+            # Every seed orders the examples with its own generator.
+            order = torch.stack([torch.randperm(m, generator=shufflers[s]) for s in active])
+            X_epoch = X[order]  # (A, m, n): seed s's examples in its order
+            y_epoch = y[order].unsqueeze(1)  # (A, 1, m): targets as rows
+            abs_sums = []
+            for start, stop in batches:
+                out, inputs = _forward(X_epoch[:, start:stop], weights, biases, activation)
+                residual = out.sub_(y_epoch[:, :, start:stop])  # (A, 1, B)
+                abs_sums.append(residual.abs().sum(dim=(1, 2)))
+                # Backward. d(mean |r|)/d(y_hat) = sign(r) / B; the 1/B is folded into the
+                # step size below (exact when B is a power of two, as 128 is).
+                delta = residual.sign_()  # (A, 1, B): output layer, one row per seed
+                grads_W = [torch.bmm(delta, inputs[-1])]  # (A, 1, n_in)
+                grads_b = [delta.sum(dim=2, keepdim=True)]  # (A, 1, 1)
+                # Error at the last hidden layer: an outer product, sign(r)^T W^(L).
+                delta = delta.transpose(1, 2) * weights[-1]  # (A, B, n_in)
+                for l in range(n_layers - 2, -1, -1):
+                    a = inputs[l + 1]  # this layer's output, after the activation
+                    if activation == "relu":
+                        delta = torch.ops.aten.threshold_backward(delta, a, 0)
+                    else:
+                        delta = torch.ops.aten.sigmoid_backward(delta, a)
+                    grads_W.append(torch.bmm(delta.transpose(1, 2), inputs[l]))
+                    grads_b.append(delta.sum(dim=1, keepdim=True))
+                    if l > 0:
+                        delta = torch.bmm(delta, weights[l])
+                grads_W.reverse()
+                grads_b.reverse()
+                torch._foreach_add_(params, grads_W + grads_b, alpha=-eta / (stop - start))
+
+            train_loss = (torch.stack(abs_sums).sum(dim=0) / m).numpy()
+            val_out, _ = _forward(Xv.expand(len(active), m_val, -1), weights, biases, activation)
+            val_loss = (val_out.sub_(yv).abs_().sum(dim=(1, 2)) / m_val).numpy()
+            train_curve[active, epoch - 1] = train_loss
+            val_curve[active, epoch - 1] = val_loss
+
+            improved = val_loss < best_val[active]
+            if improved.any():
+                rows = torch.from_numpy(np.flatnonzero(improved))
+                targets = torch.from_numpy(active[improved])
+                for best, current in zip(best_weights + best_biases, params):
+                    best.index_copy_(0, targets, current.index_select(0, rows))
+                best_val[active[improved]] = val_loss[improved]
+                best_epoch[active[improved]] = epoch
+
+            done = epoch - best_epoch[active] >= patience
+            if epoch == max_epochs:
+                done[:] = True
+            if done.any():
+                epochs_run[active[done]] = epoch
+                keep = np.flatnonzero(~done)
+                active = active[keep]
+                if len(active) == 0:
+                    break
+                keep_t = torch.from_numpy(keep)
+                weights = [W.index_select(0, keep_t) for W in weights]
+                biases = [b.index_select(0, keep_t) for b in biases]
+                params = weights + biases
+                # X_epoch is rebuilt next epoch from the remaining seeds' orders.
+
+    runs = [
+        SeedRun(
+            seed=seeds[s],
+            epochs_run=int(epochs_run[s]),
+            best_epoch=int(best_epoch[s]),
+            best_val_loss=float(best_val[s]),
+            train_loss=train_curve[s, : epochs_run[s]].copy(),
+            val_loss=val_curve[s, : epochs_run[s]].copy(),
+        )
+        for s in range(S)
+    ]
+    return Ensemble(runs, seeds, hidden, activation, best_weights, best_biases)
