@@ -27,9 +27,9 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab
 
-## Execute every chapter notebook and print its time.
+## Execute every chapter notebook, print its time, and rewrite the status page of the book.
 benchmark: $(STAMP)
-	$(BIN)/python tools/benchmark.py
+	$(BIN)/python tools/benchmark.py --status status.md
 
 clean:
 	rm -rf _build .pytest_cache
