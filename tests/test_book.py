@@ -78,3 +78,54 @@ def test_launch_link_check_can_fail(tmp_path):
     with pytest.raises(AssertionError):
         page.write_text('<a href="https://colab.research.google.com/github/someone/else/blob/main/x.ipynb">')
         launch_targets(tmp_path)
+
+
+def local_links(page: Path) -> list[str]:
+    """Every href and src of a page that points inside the book (no scheme, not mailto)."""
+    found = re.findall(r'(?:href|src)="([^"]+)"', page.read_text())
+    return [link.replace("&amp;", "&") for link in found
+            if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", link) and not link.startswith("//")]
+
+
+def broken_links(html: Path) -> list[tuple[str, str]]:
+    """(page, link) for every internal link whose file or anchor does not exist."""
+    broken, ids = [], {}
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.relative_to(html).parts:
+            continue  # theme templates, not pages
+        for link in local_links(page):
+            path, _, fragment = link.partition("#")
+            path = path.split("?")[0]
+            target = (page.parent / path).resolve() if path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append((str(page.relative_to(html)), link))
+            elif fragment and target.suffix == ".html":
+                if target not in ids:
+                    ids[target] = set(re.findall(r'\sid="([^"]+)"', target.read_text()))
+                if unquote(fragment) not in ids[target]:
+                    broken.append((str(page.relative_to(html)), link))
+    return broken
+
+
+def test_no_broken_internal_link_or_image(built_book):
+    _, html = built_book
+    assert broken_links(html) == []
+
+
+def test_link_check_can_fail(tmp_path):
+    (tmp_path / "a.html").write_text('<p id="here"></p><a href="a.html#here"></a>'
+                                     '<a href="b.html"></a><img src="x.png"><a href="a.html#gone"></a>')
+    assert broken_links(tmp_path) == [("a.html", "b.html"), ("a.html", "x.png"),
+                                      ("a.html", "a.html#gone")]
+
+
+def test_book_loads_nothing_from_the_internet(built_book):
+    _, html = built_book
+    for page in html.rglob("*.html"):
+        resources = re.findall(r'<(?:script|link|img|iframe)\b[^>]*?(?:src|href)="((?:https?:)?//[^"]+)"',
+                               page.read_text())
+        assert resources == [], f"{page.name} loads {resources}"
+    mathjax = html / "_static" / "mathjax" / "tex-svg-full.js"
+    assert mathjax.stat().st_size > 1_000_000, "MathJax must be served with the book"
