@@ -1,4 +1,4 @@
-"""A chapter notebook copied alone into an empty folder runs, as Colab would see it.
+"""Every chapter notebook, copied alone into an empty folder, runs as Colab would see it.
 
 The test makes a fresh virtual environment that can import the course's dependencies but
 not the helper package, and tells Python it is in Colab (a stand-in ``google.colab``
@@ -69,7 +69,11 @@ def text_outputs(cell) -> list[str]:
     return joined
 
 
-@pytest.mark.parametrize("notebook", ["chapters/01-linear-regression.ipynb"])
+NOTEBOOKS = sorted(str(path.relative_to(Path(__file__).resolve().parents[1]))
+                   for path in (Path(__file__).resolve().parents[1] / "chapters").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_runs_alone_as_in_colab(notebook, colab_python, root, tmp_path, monkeypatch):
     python, source, home = colab_python
     folder = tmp_path / "content"
@@ -84,7 +88,7 @@ def test_notebook_runs_alone_as_in_colab(notebook, colab_python, root, tmp_path,
     monkeypatch.setenv("LR2DNN_DATA_URL", (root / "data").as_uri())
     monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")  # build with the setuptools at hand
     monkeypatch.delenv("LR2DNN_DATA_DIR", raising=False)
-    NotebookClient(executed, kernel_name="colab-stand-in", timeout=120,
+    NotebookClient(executed, kernel_name="colab-stand-in", timeout=300,
                    resources={"metadata": {"path": str(folder)}}).execute()
 
     installed = subprocess.check_output(
