@@ -1,4 +1,9 @@
-"""A Sphinx extension that serves MathJax with the book instead of loading it from a CDN.
+"""The course's Sphinx extension: two fixes to the HTML book.
+
+1. **MathJax served with the book**, instead of being loaded from a CDN.
+2. **No script included twice.** sphinx-thebe adds an inline script (it declares
+   ``THEBE_JS_URL``) in a way that Sphinx 7.4 includes twice in every page, and the second
+   copy raises a ``SyntaxError`` in the browser; identical script entries are dropped.
 
 The HTML book must also work offline, for instance in a classroom without internet. MathJax
 3 is taken from the ``django-static-mathjax`` package on PyPI (installed by
@@ -47,7 +52,25 @@ def copy_mathjax(app, exception) -> None:
     shutil.copyfile(mathjax_source(), target)
 
 
+def drop_repeated_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Keep only the first of identical script entries of a page (same file, body, options)."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        # a script is its file (None or "" for an inline script) and its attributes (an
+        # inline script's code is the attribute "body")
+        attributes = getattr(script, "attributes", {})
+        key = (str(getattr(script, "filename", script) or ""), tuple(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def setup(app):
     mathjax_source()  # fail early, with the fix in the message, if MathJax is missing
     app.connect("build-finished", copy_mathjax)
+    app.connect("html-page-context", drop_repeated_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
