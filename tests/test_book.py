@@ -129,3 +129,12 @@ def test_book_loads_nothing_from_the_internet(built_book):
         assert resources == [], f"{page.name} loads {resources}"
     mathjax = html / "_static" / "mathjax" / "tex-svg-full.js"
     assert mathjax.stat().st_size > 1_000_000, "MathJax must be served with the book"
+
+
+def test_status_page_lists_every_chapter(root):
+    """status.md is written by the benchmark; it must cover the chapters that exist now."""
+    status = (root / "status.md").read_text()
+    listed = re.findall(r"^\| `(\d\d-[a-z0-9-]+\.ipynb)` \|", status, flags=re.MULTILINE)
+    assert listed == sorted(p.name for p in (root / "chapters").glob("*.ipynb")), (
+        "status.md is out of date: run `make benchmark`")
+    assert "| torch |" in status and "| numpy |" in status
