@@ -3,17 +3,26 @@
 The cell is generated from ``lib/lr2dnn/release.py``, the one place that names the course's
 repository and release, so that all notebooks install the same thing in Colab.
 
+The default notebooks are the chapters, the exercise sets' source notebooks
+(``exercises/source/<set>/<set>.ipynb``) and their generated student versions
+(``exercises/release/<set>/<set>.ipynb``). A student version is never edited here: ``--write``
+writes the bootstrap into the source and then regenerates the set's release with
+``nbgrader generate_assignment --force --no-db`` (no gradebook is written), so the committed
+release stays exactly what nbgrader makes from the source.
+
 Usage::
 
     python tools/bootstrap_cell.py --check     # exit 1 if a notebook's cell is out of date
     python tools/bootstrap_cell.py --write     # make every first code cell the bootstrap
     python tools/bootstrap_cell.py --write chapters/01-linear-regression.ipynb
+    python tools/bootstrap_cell.py --write exercises/source/ex01-linear-regression/ex01-linear-regression.ipynb
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +30,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "# Colab bootstrap"
-NOTEBOOK_GLOBS = ("chapters/*.ipynb",)
+NOTEBOOK_GLOBS = ("chapters/*.ipynb", "exercises/source/*/*.ipynb", "exercises/release/*/*.ipynb")
+EXERCISES = ROOT / "exercises"
 
 
 def install_source() -> str:
@@ -71,19 +81,51 @@ def write(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def exercise_notebook(path: Path) -> tuple[str, str] | None:
+    """("source" or "release", set name) for an exercise set's notebook, else None."""
+    try:
+        parts = path.resolve().relative_to(EXERCISES.resolve()).parts
+    except ValueError:
+        return None
+    if len(parts) == 3 and parts[0] in ("source", "release") and parts[2] == f"{parts[1]}.ipynb":
+        return parts[0], parts[1]
+    return None
+
+
+def regenerate_release(set_name: str) -> None:
+    """Rebuild ``exercises/release/<set>/`` from its source notebook with nbgrader."""
+    process = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", set_name, "--force", "--no-db"],
+        cwd=EXERCISES, capture_output=True, text=True,
+    )
+    if process.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment {set_name} failed:\n{process.stderr[-3000:]}")
+    print(f"regenerated exercises/release/{set_name}/{set_name}.ipynb")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--check", action="store_true", help="report out-of-date notebooks")
     action.add_argument("--write", action="store_true", help="rewrite the bootstrap cells")
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="default: every chapter and exercise notebook")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(p for g in NOTEBOOK_GLOBS for p in ROOT.glob(g))
     stale = [p for p in paths if not is_current(p)]
     if args.write:
+        releases = set()
         for path in stale:
-            write(path)
-            print(f"updated {path}")
+            kind, set_name = exercise_notebook(path) or (None, None)
+            if kind == "release":          # generated: fix its source, then regenerate it
+                path = EXERCISES / "source" / set_name / f"{set_name}.ipynb"
+            if kind is not None:
+                releases.add(set_name)
+            if not is_current(path):
+                write(path)
+                print(f"updated {path}")
+        for set_name in sorted(releases):
+            regenerate_release(set_name)
         return 0
     for path in stale:
         print(f"{path}: the first code cell is not the current Colab bootstrap", file=sys.stderr)
