@@ -39,11 +39,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 from traitlets.config.loader import PyFileConfigLoader
 
 from test_colab_alone import colab_python  # noqa: F401 (a fixture: a Python that believes it is in Colab)
+from test_colab_alone import run_in_colab_stand_in
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
@@ -400,23 +400,13 @@ def test_set_runs_alone_as_in_colab(colab_python, root, tmp_path, monkeypatch,  
     without an error. The student version runs without error up to its first stub
     `raise NotImplementedError()`; after it, only the stubs and cells that use what the stubs
     should have defined (NameError) may fail."""
-    python, source, home = colab_python
     folder = tmp_path / "content"
     folder.mkdir()
     notebook = read(EXERCISES / version / set_name / f"{set_name}.ipynb")
-    monkeypatch.setenv("JUPYTER_PATH", str(home / "jupyter"))
-    monkeypatch.setenv("LR2DNN_INSTALL_SOURCE", str(source))
-    monkeypatch.setenv("LR2DNN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("LR2DNN_DATA_URL", (root / "data").as_uri())
-    monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")
-    monkeypatch.delenv("LR2DNN_DATA_DIR", raising=False)
-    NotebookClient(notebook, kernel_name="colab-stand-in", timeout=120, allow_errors=True,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    run_in_colab_stand_in(notebook, folder, colab_python, root, tmp_path, monkeypatch,
+                          allow_errors=True)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code[0].source.startswith("# Colab bootstrap")
-    installed = subprocess.check_output(
-        [python, "-c", "import lr2dnn; print(lr2dnn.__file__)"], text=True).strip()
-    assert str(python.parents[1]) in installed, f"lr2dnn was not installed by the bootstrap: {installed}"
     if set_name == SET_9:
         assert (tmp_path / "cache" / "covid_us_daily_cases.csv").is_file(), "the data were not downloaded"
         setup_output = "".join(o.get("text", "") for o in code[1].outputs)
