@@ -73,7 +73,7 @@ def test_gradient_descent_bad_input():
         gradient_descent(grad, [1.0], eta=0, n_steps=5)
     with pytest.raises(TypeError, match="eta must be a number, got str"):
         gradient_descent(grad, [1.0], eta="0.1", n_steps=5)
-    with pytest.raises(ValueError, match="n_steps must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match="n_steps must be at least 0, got -1"):
         gradient_descent(grad, [1.0], eta=0.1, n_steps=-1)
     with pytest.raises(TypeError, match="n_steps must be an int, got float"):
         gradient_descent(grad, [1.0], eta=0.1, n_steps=2.5)
@@ -143,9 +143,9 @@ def test_sgd_bad_input(problem):
     theta0 = np.zeros(3)
     with pytest.raises(ValueError, match="batch_size must be between 1 and m = 120, got 121"):
         minibatch_sgd(mse_grad, theta0, X, y, eta=0.1, batch_size=121, n_epochs=1, rng=0)
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         minibatch_sgd(mse_grad, theta0, X, y, eta=0.1, batch_size=0, n_epochs=1, rng=0)
-    with pytest.raises(ValueError, match="n_epochs must be an int >= 0"):
+    with pytest.raises(ValueError, match="n_epochs must be at least 0"):
         minibatch_sgd(mse_grad, theta0, X, y, eta=0.1, batch_size=10, n_epochs=-3, rng=0)
     with pytest.raises(ValueError, match="eta must be a finite number > 0"):
         minibatch_sgd(mse_grad, theta0, X, y, eta=-0.1, batch_size=10, n_epochs=1, rng=0)

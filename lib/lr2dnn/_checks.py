@@ -6,6 +6,8 @@ Every public function validates what it is given and raises a ``TypeError`` or
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 
@@ -67,3 +69,36 @@ def check_same_length(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) ->
             f"{a_name} and {b_name} must have the same number of examples (rows), "
             f"got {a.shape[0]} and {b.shape[0]}"
         )
+
+
+def as_int(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
+    """Check that ``value`` is an integer in ``[minimum, maximum]`` and return it as an int.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        The argument's name, used in error messages.
+    minimum : int
+        The smallest allowed value.
+    maximum : int, optional
+        The largest allowed value; no upper bound by default.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (``bool`` does not count as one).
+    ValueError
+        If it lies outside the allowed range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum or (maximum is not None and value > maximum):
+        wanted = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ValueError(f"{name} must be {wanted}, got {value}")
+    return int(value)

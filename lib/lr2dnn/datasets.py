@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import make_regression
 
+from ._checks import as_int
 from ._random import as_generator
 
 
@@ -39,13 +40,6 @@ def make_chapter1_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
     return X, y, coef
 
-
-def _check_size(m: int, name: str = "m", smallest: int = 1) -> int:
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(m).__name__}")
-    if m < smallest:
-        raise ValueError(f"{name} must be at least {smallest}, got {m}")
-    return int(m)
 
 
 def _check_noise(noise_sd: float) -> float:
@@ -100,7 +94,7 @@ def make_noisy_sine(
     y : numpy.ndarray, shape (m,)
         The noisy targets.
     """
-    m = _check_size(m)
+    m = as_int(m, "m", 1)
     noise_sd = _check_noise(noise_sd)
     rng = as_generator(rng)
     x = rng.uniform(0.0, 1.0, size=m)
@@ -142,7 +136,7 @@ def make_apartment_prices(
     y : numpy.ndarray, shape (m,)
         Price (thousand EUR).
     """
-    m = _check_size(m)
+    m = as_int(m, "m", 1)
     noise_sd = _check_noise(noise_sd)
     rng = as_generator(rng)
     area = rng.uniform(30.0, 200.0, size=m)

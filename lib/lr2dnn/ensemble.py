@@ -48,7 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import as_float_array, check_same_length
+from ._checks import as_float_array, check_same_length, as_int
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "sigmoid")
 """The hidden-layer activations the trainers support."""
@@ -59,24 +59,17 @@ _DTYPES = (torch.float32, torch.float64)
 # --------------------------------------------------------------------------- checks
 
 
-def _check_positive_int(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
 
 def _check_architecture(
     n_inputs: object, hidden: object, activation: object
 ) -> tuple[int, tuple[int, ...], str]:
-    n_inputs = _check_positive_int(n_inputs, "n_inputs")
+    n_inputs = as_int(n_inputs, "n_inputs", 1)
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
         raise TypeError(
             f"hidden must be a sequence of layer widths (e.g. (50,) or ()), "
             f"got {type(hidden).__name__}"
         )
-    widths = tuple(_check_positive_int(width, "hidden widths") for width in hidden)
+    widths = tuple(as_int(width, "hidden widths", 1) for width in hidden)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     return n_inputs, widths, str(activation)
@@ -120,9 +113,9 @@ def _check_protocol(eta: object, batch_size: object, max_epochs: object, patienc
         raise ValueError(f"eta must be a positive finite learning rate, got {eta}")
     return (
         float(eta),
-        _check_positive_int(batch_size, "batch_size"),
-        _check_positive_int(max_epochs, "max_epochs"),
-        _check_positive_int(patience, "patience"),
+        as_int(batch_size, "batch_size", 1),
+        as_int(max_epochs, "max_epochs", 1),
+        as_int(patience, "patience", 1),
     )
 
 
@@ -401,7 +394,7 @@ class Ensemble:
 
         The model has the best weights of that seed; it is built by :func:`build_mlp`.
         """
-        i = _check_positive_int(i, "i", minimum=0)
+        i = as_int(i, "i", 0)
         if i >= len(self.seeds):
             raise ValueError(f"i must be below the number of seeds, {len(self.seeds)}, got {i}")
         dtype = self.weights[0].dtype

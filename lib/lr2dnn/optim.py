@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._checks import as_float_array, check_same_length
+from ._checks import as_float_array, check_same_length, as_int
 from ._random import as_generator
 
 MAX_NORM: float = 1e12
@@ -62,13 +62,6 @@ def _check_positive(value: float, name: str) -> float:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return float(value)
 
-
-def _check_count(value: int, name: str, smallest: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < smallest:
-        raise ValueError(f"{name} must be an int >= {smallest}, got {value}")
-    return int(value)
 
 
 def _checked_gradient(g: object, theta: np.ndarray, name: str) -> np.ndarray:
@@ -127,7 +120,7 @@ def gradient_descent(
     """
     theta = as_float_array(theta0, "theta0", ndim=1).copy()
     eta = _check_positive(eta, "eta")
-    n_steps = _check_count(n_steps, "n_steps", 0)
+    n_steps = as_int(n_steps, "n_steps", 0)
     if tol is not None:
         tol = _check_positive(tol, "tol")
     path, costs, status = [theta.copy()], [], "max_steps"
@@ -203,10 +196,10 @@ def minibatch_sgd(
     check_same_length(X, "X", y, "y")
     eta = _check_positive(eta, "eta")
     m = X.shape[0]
-    batch_size = _check_count(batch_size, "batch_size", 1)
+    batch_size = as_int(batch_size, "batch_size", 1)
     if batch_size > m:
         raise ValueError(f"batch_size must be between 1 and m = {m}, got {batch_size}")
-    n_epochs = _check_count(n_epochs, "n_epochs", 0)
+    n_epochs = as_int(n_epochs, "n_epochs", 0)
     rng = as_generator(rng)
     path, costs, status = [theta.copy()], [], "max_steps"
     if cost is not None:

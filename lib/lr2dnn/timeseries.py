@@ -15,16 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array
+from ._checks import as_float_array, as_int
 
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    """Return ``value`` as an int, or raise if it is not an integer of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
 
 
 def _check_series(series: object, name: str = "series") -> np.ndarray:
@@ -70,7 +62,7 @@ def lag_features(series: object, k: int) -> tuple[np.ndarray, np.ndarray, np.nda
     ([[2.0, 1.0], [3.0, 2.0], [4.0, 3.0]], [3.0, 4.0, 5.0], [2, 3, 4])
     """
     values = _check_series(series)
-    k = _check_int(k, "k", minimum=1)
+    k = as_int(k, "k", minimum=1)
     if k >= len(values):
         raise ValueError(
             f"k must be less than the length of series ({len(values)}) so that at least one "
@@ -117,7 +109,7 @@ def naive_forecast(series: object, lag: int) -> tuple[np.ndarray, np.ndarray]:
     ([1.0, 2.0, 3.0], [1, 2, 3])
     """
     values = _check_series(series)
-    lag = _check_int(lag, "lag", minimum=1)
+    lag = as_int(lag, "lag", minimum=1)
     if lag >= len(values):
         raise ValueError(
             f"lag must be less than the length of series ({len(values)}), got lag={lag}"
@@ -156,7 +148,7 @@ def split_by_target_day(
     days = _check_series(target_index, "target_index")
     if np.any(days != np.round(days)):
         raise ValueError("target_index must hold whole numbers (days), got fractions")
-    first_test_day = _check_int(first_test_day, "first_test_day", minimum=0)
+    first_test_day = as_int(first_test_day, "first_test_day", minimum=0)
     rows = np.arange(len(days))
     train_rows, test_rows = rows[days < first_test_day], rows[days >= first_test_day]
     if len(train_rows) == 0 or len(test_rows) == 0:
@@ -193,8 +185,8 @@ def every_fifth(m: int, every: int = 5) -> tuple[np.ndarray, np.ndarray]:
     ValueError
         If ``every`` is less than 2 or ``m`` is less than ``every``.
     """
-    every = _check_int(every, "every", minimum=2)
-    m = _check_int(m, "m", minimum=every)
+    every = as_int(every, "every", minimum=2)
+    m = as_int(m, "m", minimum=every)
     rows = np.arange(m)
     held_out = (rows + 1) % every == 0
     return rows[~held_out], rows[held_out]

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ._checks import as_int
+
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -115,14 +117,6 @@ def _check_pair(X: object, X_name: str, y: object, y_name: str) -> None:
             f"got {X.shape[0]} and {y.shape[0]}"
         )
 
-
-def _check_int(value: object, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        wanted = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {wanted}, got {value}")
-    return int(value)
 
 
 def _as_torch_generator(generator: object) -> torch.Generator | None:
@@ -277,10 +271,10 @@ def fit(
             f"got {X_val.shape[1]} and {X_train.shape[1]}"
         )
     m = X_train.shape[0]
-    batch_size = _check_int(batch_size, "batch_size", 1, m)
-    max_epochs = _check_int(max_epochs, "max_epochs", 1)
+    batch_size = as_int(batch_size, "batch_size", 1, m)
+    max_epochs = as_int(max_epochs, "max_epochs", 1)
     if patience is not None:
-        patience = _check_int(patience, "patience", 1)
+        patience = as_int(patience, "patience", 1)
     generator = _as_torch_generator(generator)
 
     from tqdm.auto import tqdm
