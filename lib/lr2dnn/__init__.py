@@ -16,6 +16,9 @@ here so that later chapters can import it. Modules are small and grouped by conc
     Linear-algebra helpers for linear regression (chapter 1).
 ``datasets``
     The simulated data sets of chapters 1-3.
+``checks``
+    Gradient checks by central differences, and the relative error of two gradients
+    (chapter 2).
 ``optim``
     Gradient descent and mini-batch SGD that record their path (chapter 2).
 ``preprocessing``
