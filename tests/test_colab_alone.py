@@ -5,8 +5,8 @@ virtual environment with Colab's package versions from ``constraints-colab.txt``
 helper package, that believes it is in Colab (a stand-in ``google.colab`` module). The
 notebook's bootstrap cell must then install the helper package itself (from this checkout
 instead of the repository, via ``LR2DNN_INSTALL_SOURCE``) without changing any of Colab's
-packages, and every cell after it must print what the stored notebook printed and draw as many
-figures. A figure that fails to draw (an error in IPython's display machinery, which does not
+packages, and every cell after it must print what the stored notebook printed (stdout, the
+plain text of results, stderr) and draw as many figures. A figure that fails to draw (an error in IPython's display machinery, which does not
 stop the notebook) fails the test too.
 
 Strict nbval runs the same chapters on the pinned stack of ``constraints.txt``; this module
@@ -57,6 +57,12 @@ def text_outputs(cell) -> str:
     for pattern, replacement in SANITIZE:
         joined = pattern.sub(replacement, joined)
     return joined
+
+
+def warnings_shown(cell) -> str:
+    """What a cell wrote to stderr (warnings, mostly): Colab shows it under the cell."""
+    return "".join(output["text"] for output in cell.get("outputs", [])
+                   if output["output_type"] == "stream" and output["name"] == "stderr")
 
 
 def figure_count(cell) -> int:
@@ -121,4 +127,7 @@ def test_notebook_runs_alone_as_in_colab(notebook, colab_python, root, tmp_path,
                 and text_outputs(ran) != text_outputs(kept):
             problems.append(f"{where}: text differs:\n--- stored\n{text_outputs(kept)}\n"
                             f"--- on Colab's versions\n{text_outputs(ran)}")
+        if number > 1 and warnings_shown(ran) != warnings_shown(kept):
+            problems.append(f"{where}: stderr differs:\n--- stored\n{warnings_shown(kept)}\n"
+                            f"--- on Colab's versions\n{warnings_shown(ran)}")
     assert not problems, "\n".join(problems)
