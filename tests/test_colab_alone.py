@@ -6,8 +6,8 @@ helper package, that believes it is in Colab (a stand-in ``google.colab`` module
 notebook's bootstrap cell must then install the helper package itself (from this checkout
 instead of the repository, via ``LR2DNN_INSTALL_SOURCE``) without changing any of Colab's
 packages, and every cell after it must print what the stored notebook printed (stdout, the
-plain text of results, stderr) and draw as many figures. A figure that fails to draw (an error in IPython's display machinery, which does not
-stop the notebook) fails the test too.
+plain text of results, stderr) and draw as many figures. A figure that fails to draw (an
+error in IPython's display machinery, which does not stop the notebook) fails the test too.
 
 Strict nbval runs the same chapters on the pinned stack of ``constraints.txt``; this module
 runs them on Colab's. The exercise sets run in the same environment from
