@@ -92,6 +92,9 @@ def run_in_colab_stand_in(notebook, folder, colab_python, root, tmp_path, monkey
     monkeypatch.setenv("LR2DNN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LR2DNN_DATA_URL", (root / "data").as_uri())
     monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")  # build with the setuptools at hand
+    # The environment is installed without bytecode (pip --no-compile): the first kernel writes
+    # the .pyc files of what the notebooks import, and the later kernels reuse them.
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     monkeypatch.delenv("LR2DNN_DATA_DIR", raising=False)
     NotebookClient(notebook, kernel_name="colab-stand-in", timeout=300, allow_errors=allow_errors,
                    resources={"metadata": {"path": str(folder)}}).execute()
