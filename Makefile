@@ -3,13 +3,19 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+# A package index to search for torch besides PyPI. On Linux without a GPU, PyTorch's CPU index
+# spares the CUDA build (several GB) that PyPI serves:
+#   make book TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Empty (the default): pip uses its own configuration, as before.
+TORCH_INDEX_URL ?=
+PIP_INDEX_OPTIONS = $(if $(strip $(TORCH_INDEX_URL)),--extra-index-url $(strip $(TORCH_INDEX_URL)))
 
 .PHONY: book test lab benchmark clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet $(PIP_INDEX_OPTIONS) -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
 ## Build the HTML book from the stored notebook outputs (zero warnings allowed).
