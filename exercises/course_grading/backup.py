@@ -72,9 +72,12 @@ def restore(gradebook: Path, backup: Path) -> Path | None:
     backup = Path(backup)
     if not backup.is_file():
         raise FileNotFoundError(f"backup must be an existing file, got {str(backup)!r}")
-    with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as check:
-        status = check.execute("PRAGMA integrity_check").fetchone()[0]
-    check.close()
+    try:
+        with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as check:
+            status = check.execute("PRAGMA integrity_check").fetchone()[0]
+        check.close()
+    except sqlite3.DatabaseError as error:
+        status = str(error)
     if status != "ok":
         raise ValueError(f"backup {str(backup)!r} is damaged (integrity check: {status})")
     saved = back_up(gradebook)

@@ -205,11 +205,16 @@ def bubblewrap_arguments(*, bwrap: str, read_only: list[str], hidden: list[str],
     plan.mounts += [("/proc", "bind"), ("/dev", "bind")]
     plan.tmpfs("/tmp", "1777", scratch_bytes)
     plan.tmpfs("/dev/shm", "1777", scratch_bytes)
-    for folder in covering_folders(read_only):
-        if not any(is_inside(folder, s) for s in system):
-            plan.bind(folder, folder)
+    # Folders inside a hidden one (a virtual environment inside the course folder) are mounted
+    # after the hidden one is covered; a read-only folder equal to a hidden one never is.
+    read_only = [f for f in read_only if os.path.abspath(f) not in hidden and not any(is_inside(f, s) for s in system)]
+    inside = covering_folders([f for f in read_only if any(is_inside(f, h) for h in hidden)])
+    for folder in covering_folders([f for f in read_only if not any(is_inside(f, h) for h in hidden)]):
+        plan.bind(folder, folder)
     for folder in hidden:
         plan.tmpfs(folder, "0755")
+    for folder in inside:
+        plan.bind(folder, folder)
     plan.bind(runtime, runtime, "--bind")
     plan.bind(str(LAUNCHER), SANDBOX_LAUNCHER)
     if staged:
@@ -329,6 +334,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         python = self.kernel_spec.argv[0]
         if python in {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}:
             python = sys.executable
+        # Without '..' (`exercises/../.venv/bin/python`): the folders in between are not in the
+        # sandbox. Symbolic links stay, so that a virtual environment still finds itself.
+        python = os.path.abspath(python)
         self._read_only = self.check_sandbox(python)
         self._python = python
         # Interrupt by message: a SIGINT to bubblewrap would end the sandbox, not the cell.
@@ -369,7 +377,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         if sandbox_disabled() or self._runtime is None:
             return command
-        if command[0] in {"python", "python3"}:
+        if command[0] in {"python", "python3"} or os.path.abspath(command[0]) == self._python:
             command[0] = self._python
         arguments = bubblewrap_arguments(
             bwrap=find_bubblewrap(self.bwrap), read_only=self._read_only,

@@ -295,6 +295,8 @@ class CellChecker(ast.NodeVisitor):
             self.flag(node, "changes-files", f"calls {name or last}, which deletes or changes files")
         if last in OUTSIDE_CALLS:
             self.flag(node, "reads-outside", f"calls {name or last}, which leaves the submission's folder")
+        if name == "vars" and not node.args:
+            self.flag(node, "inspects-grader", "calls vars() without an argument: the notebook's variables")
         if name in {"importlib.import_module", "importlib.reload"}:
             self.flag(node, "dynamic-code", f"calls {name}")
         self.generic_visit(node)
