@@ -769,7 +769,7 @@ def test_the_sandbox_hides_the_course_and_makes_its_parents_passable():
     from course_grading.sandbox import bubblewrap_arguments, sandbox_disabled
     arguments = bubblewrap_arguments(
         bwrap="bwrap", read_only=["/opt/course-python", "/srv/repo/lib", "/srv/repo/lib/lr2dnn"],
-        hidden=["/srv/repo"], cwd="/srv/repo/exercises/autograded/ada/ex01", runtime="/tmp/k",
+        hidden=["/srv/repo"], cwd="/srv/repo/exercises/autograded/ada/ex01", connection_file="/tmp/k/kernel.json",
         staged=None, environment={"HOME": "/tmp"}, scratch_bytes=1024, as_root=False)
     text = " ".join(arguments)
     for option in ("--unshare-pid", "--unshare-net", "--unshare-user", "--disable-userns",
@@ -784,16 +784,17 @@ def test_the_sandbox_hides_the_course_and_makes_its_parents_passable():
     assert not [s for s in sources if s.startswith("/srv/repo/exercises")]
     # ... and the working folder's parents are made enterable (bubblewrap's own are mode 0700)
     assert "--perms 0755 --dir /srv/repo/exercises/autograded/ada" in text
-    assert text.endswith("--tmpfs /srv/repo/exercises/autograded/ada/ex01 --chdir /srv/repo/exercises/autograded/ada/ex01 --")
+    assert text.endswith("--tmpfs /srv/repo/exercises/autograded/ada/ex01 --remount-ro /srv/repo --remount-ro /dev "
+                         "--remount-ro / --chdir /srv/repo/exercises/autograded/ada/ex01 --")
     # a virtual environment inside the course folder stays visible, the course folder does not
     inside = " ".join(bubblewrap_arguments(
         bwrap="bwrap", read_only=["/srv/course/.venv", "/srv/course"], hidden=["/srv/course"],
-        cwd="/srv/course/autograded/ada/ex01", runtime="/tmp/k", staged=None, environment={},
+        cwd="/srv/course/autograded/ada/ex01", connection_file="/tmp/k/kernel.json", staged=None, environment={},
         scratch_bytes=1, as_root=False))
     assert inside.index("--tmpfs /srv/course ") < inside.index("--ro-bind /srv/course/.venv")
     assert "--ro-bind /srv/course /srv/course" not in inside
     assert "--unshare-user" not in bubblewrap_arguments(
-        bwrap="bwrap", read_only=[], hidden=[], cwd="/w", runtime="/tmp/k", staged=None,
+        bwrap="bwrap", read_only=[], hidden=[], cwd="/w", connection_file="/tmp/k/kernel.json", staged=None,
         environment={}, scratch_bytes=1, as_root=True)
     assert sandbox_disabled({OPT_OUT_VARIABLE: "1"})
     assert not any(sandbox_disabled({OPT_OUT_VARIABLE: value}) for value in ("", "0", "yes", "true"))

@@ -27,6 +27,7 @@ trusted local run; every kernel started so says so in the log.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -43,6 +44,10 @@ LAUNCHER = Path(__file__).resolve().with_name("_launcher.py")
 # Where the launcher and a submission's extra files appear inside the sandbox.
 SANDBOX_LAUNCHER = "/run/course-grading/launcher.py"
 SANDBOX_STAGED = "/run/course-grading/submission"
+SANDBOX_CONNECTION = "/run/course-grading/kernel.json"
+# The kernel's Unix sockets: in a small tmpfs of the sandbox's own; the grader reaches them
+# through /proc/<pid>/root of a process in the sandbox, so no folder of the host is writable.
+SANDBOX_SOCKETS = "/run/course-grading/sockets"
 SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Environment variables the kernel keeps (if set); every other one is dropped.
 KEPT_VARIABLES = ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ",
@@ -164,7 +169,7 @@ class MountPlan:
 
 
 def bubblewrap_arguments(*, bwrap: str, read_only: list[str], hidden: list[str], cwd: str,
-                         runtime: str, staged: str | None, environment: dict[str, str],
+                         connection_file: str | None, staged: str | None, environment: dict[str, str],
                          scratch_bytes: int, as_root: bool) -> list[str]:
     """The ``bwrap`` command line, up to and including ``--``, for one kernel.
 
@@ -175,8 +180,8 @@ def bubblewrap_arguments(*, bwrap: str, read_only: list[str], hidden: list[str],
     hidden : host folders covered by an empty folder (the course folder), even if inside
         ``read_only``.
     cwd : the kernel's working folder: an empty, private, size-limited folder at this path.
-    runtime : the private folder holding the connection file and the kernel's sockets,
-        writable, at the same path.
+    connection_file : the kernel's connection file on the host, shown read-only at
+        ``SANDBOX_CONNECTION`` (or ``None``). The kernel's sockets go to ``SANDBOX_SOCKETS``.
     staged : a folder with the submission's extra files, shown read-only where the launcher
         copies them from, or ``None``.
     environment : the kernel's whole environment.
@@ -212,15 +217,38 @@ def bubblewrap_arguments(*, bwrap: str, read_only: list[str], hidden: list[str],
     for folder in covering_folders([f for f in read_only if not any(is_inside(f, h) for h in hidden)]):
         plan.bind(folder, folder)
     for folder in hidden:
-        plan.tmpfs(folder, "0755")
+        plan.tmpfs(folder, "0755", 2**20)
     for folder in inside:
         plan.bind(folder, folder)
-    plan.bind(runtime, runtime, "--bind")
+    plan.tmpfs(SANDBOX_SOCKETS, "1777", 2**20)
+    if connection_file:
+        plan.bind(connection_file, SANDBOX_CONNECTION)
     plan.bind(str(LAUNCHER), SANDBOX_LAUNCHER)
     if staged:
         plan.bind(staged, SANDBOX_STAGED)
     plan.tmpfs(cwd, "1777", scratch_bytes)
+    # Everything else read-only: the sandbox's root and /dev, and the covers of hidden folders,
+    # which bubblewrap made writable for the sandbox's user (the mounts inside keep theirs).
+    for folder in [*hidden, "/dev", "/"]:
+        plan.arguments += ["--remount-ro", folder]
     return arguments + plan.arguments + ["--chdir", cwd, "--"]
+
+
+def child_processes(pid: int) -> list[int]:
+    """The PIDs of the children of process ``pid`` (from /proc)."""
+    listing = Path(f"/proc/{pid}/task/{pid}/children")
+    if listing.exists():
+        return [int(part) for part in listing.read_text().split()]
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry.name))
+    return sorted(children)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -289,7 +317,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             cwd = os.path.join(runtime, "work")
             arguments = bubblewrap_arguments(
                 bwrap=bwrap, read_only=read_only, hidden=self._hidden(read_only), cwd=cwd,
-                runtime=runtime, staged=None, environment=environment,
+                connection_file=None, staged=None, environment=environment,
                 scratch_bytes=self.scratch_size, as_root=self._as_root())
             probe = "import ipykernel, socket; print('sandbox ok')"
             command = arguments + self._launcher_command(python, None) + [python, "-c", probe]
@@ -345,7 +373,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._share(self._runtime)
         self.transport = "ipc"
         self.connection_file = os.path.join(self._runtime, "kernel.json")
-        self.ip = os.path.join(self._runtime, "kernel")
+        self.ip = f"{SANDBOX_SOCKETS}/kernel"   # where the kernel binds (inside the sandbox)
         self._cwd = os.path.abspath(kw.get("cwd") or os.getcwd())
         self._staged = self._stage_extra_files(self._cwd)
         self._stderr = open(os.path.join(self._runtime, "kernel-stderr.log"), "wb")
@@ -381,10 +409,34 @@ class SandboxedKernelManager(AsyncKernelManager):
             command[0] = self._python
         arguments = bubblewrap_arguments(
             bwrap=find_bubblewrap(self.bwrap), read_only=self._read_only,
-            hidden=self._hidden(self._read_only), cwd=self._cwd, runtime=self._runtime,
+            hidden=self._hidden(self._read_only), cwd=self._cwd,
+            connection_file=os.path.realpath(self.connection_file),
             staged=self._staged, environment=self.kernel_environment(self._python),
             scratch_bytes=self.scratch_size, as_root=self._as_root())
+        connection = os.path.realpath(self.connection_file)
+        command = [SANDBOX_CONNECTION if part == connection else part for part in command]
         return arguments + self._launcher_command(self._python, self._staged) + command
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if sandbox_disabled() or self._runtime is None:
+            return
+        child = await self._sandbox_process()
+        # From now on the grader's side connects to the sockets through the sandbox's root.
+        self.ip = f"/proc/{child}/root{SANDBOX_SOCKETS}/kernel"
+
+    async def _sandbox_process(self, timeout: float = 30) -> int:
+        """The PID of bubblewrap's child, the first process inside the sandbox."""
+        outer = self.provisioner.pid
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            children = child_processes(outer)
+            if children:
+                return children[0]
+            if self.provisioner.process.poll() is not None:
+                raise RuntimeError(f"the sandbox ended at once: {self.kernel_stderr()}")
+            await asyncio.sleep(0.005)
+        raise RuntimeError(f"the sandbox did not start within {timeout} s")
 
     def kernel_stderr(self, characters: int = 2000) -> str:
         """The end of what the kernel (and bubblewrap) wrote to stderr, for error messages."""
