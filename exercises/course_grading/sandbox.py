@@ -8,17 +8,20 @@ package ``bubblewrap``) with
   extra folders the course lists (its ``data/``). The course folder (``source/``, ``release/``,
   ``submitted/``, ``autograded/``, the gradebook and its backups), the instructor's home and
   every other folder are not there at all;
-- two private, size-limited scratch folders, the only writable places: the submission's own
-  working folder (a copy of its extra files, the notebook itself excluded) and ``/tmp``;
+- private, size-limited scratch folders, the only writable places: the submission's own
+  working folder (a copy of its extra files, the notebook itself excluded), ``/tmp`` and
+  ``/dev/shm``; everything else, the sandbox's own root included, is read-only;
 - new PID, network, IPC and UTS namespaces: no network (only a loopback of its own), no view of
   other processes, and every process the kernel starts is killed when the kernel ends;
 - an environment cleared to a short list of variables (no tokens, no ``SSH_AUTH_SOCK``);
 - resource limits set by ``_launcher.py`` (address space, CPU time, processes and threads,
   file size, open files); as root, the kernel runs as an unprivileged user.
 
-The kernel talks to the grader over ZeroMQ's IPC transport through Unix sockets in a private
-folder that both sides see; interrupts (the cell timeout) are sent as messages, because a
-signal to bubblewrap would end the whole sandbox.
+The kernel talks to the grader over ZeroMQ's IPC transport: it binds its Unix sockets in a 1 MB
+folder of the sandbox's own, and the grader reaches them from outside through
+``/proc/<pid>/root`` of the sandbox's first process, so no folder of the host is writable from
+inside. Its connection file is shown read-only. Interrupts (the cell timeout) are sent as
+messages, because a signal to bubblewrap would end the whole sandbox.
 
 If the sandbox cannot start, the manager refuses with ``SandboxUnavailable`` (fail closed).
 Setting the environment variable ``LR2DNN_GRADING_NO_SANDBOX=1`` turns the sandbox off for a
@@ -34,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -273,7 +277,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     # Checked sandboxes, one per (bwrap, kernel Python, user): the check costs about a second.
     _checked: dict[tuple[str, str, int], list[str]] = {}
     _runtime: str | None = None
-    _stderr = None
+    _stderr_tail = bytearray()
 
     # ------------------------------------------------------------------ configuration
 
@@ -376,9 +380,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = f"{SANDBOX_SOCKETS}/kernel"   # where the kernel binds (inside the sandbox)
         self._cwd = os.path.abspath(kw.get("cwd") or os.getcwd())
         self._staged = self._stage_extra_files(self._cwd)
-        self._stderr = open(os.path.join(self._runtime, "kernel-stderr.log"), "wb")
         kw["stdout"] = subprocess.DEVNULL
-        kw["stderr"] = self._stderr
+        kw["stderr"] = subprocess.PIPE    # drained by a thread, which keeps only its end
         kw["env"] = {}
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         if self._as_root():  # the connection file (with the message key) for the sandbox's user
@@ -421,6 +424,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
         if sandbox_disabled() or self._runtime is None:
             return
+        self._stderr_tail = bytearray()
+        threading.Thread(target=self._drain_stderr, args=(self.provisioner.process.stderr,),
+                         daemon=True).start()
         child = await self._sandbox_process()
         # From now on the grader's side connects to the sockets through the sandbox's root.
         self.ip = f"/proc/{child}/root{SANDBOX_SOCKETS}/kernel"
@@ -438,23 +444,17 @@ class SandboxedKernelManager(AsyncKernelManager):
             await asyncio.sleep(0.005)
         raise RuntimeError(f"the sandbox did not start within {timeout} s")
 
-    def kernel_stderr(self, characters: int = 2000) -> str:
-        """The end of what the kernel (and bubblewrap) wrote to stderr, for error messages."""
-        if not self._runtime:
-            return ""
-        try:
-            with open(os.path.join(self._runtime, "kernel-stderr.log"), "rb") as stream:
-                stream.seek(0, os.SEEK_END)
-                stream.seek(max(0, stream.tell() - characters))
-                return stream.read().decode(errors="replace")
-        except OSError:
-            return ""
+    def _drain_stderr(self, stream) -> None:
+        for chunk in iter(lambda: stream.read1(4096), b""):
+            self._stderr_tail = (self._stderr_tail + chunk)[-8192:]
+        stream.close()
+
+    def kernel_stderr(self) -> str:
+        """The end (8 KB) of what the kernel and bubblewrap wrote to stderr, for error messages."""
+        return bytes(self._stderr_tail).decode(errors="replace")
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
         if self._runtime and not restart:
             shutil.rmtree(self._runtime, ignore_errors=True)
             self._runtime = None
