@@ -39,6 +39,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -829,3 +830,33 @@ def test_restore_refuses_a_damaged_or_missing_backup(tmp_path):
     copy_made = backup.back_up(gradebook)
     assert copy_made.parent.name == backup.BACKUP_FOLDER and copy_made.name.startswith("gradebook-")
     assert backup.back_up(tmp_path / "none.db") is None
+
+
+def test_students_markdown_keeps_math_and_code_but_loses_html():
+    from course_grading.preprocessors import inert_markdown
+    source = ("Since $a<b$ and $$\\lambda<1$$, `x<y` holds. <script>alert(1)</script> "
+              "<img src=x onerror=f()> [link](JavaScript:f())\n```\nif a<b: pass\n```")
+    inert = inert_markdown(source)
+    assert "$a<b$" in inert and "$$\\lambda<1$$" in inert and "`x<y`" in inert and "if a<b: pass" in inert
+    assert "<script>" not in inert and "&lt;script>" in inert and "&lt;img" in inert
+    assert "javascript-blocked:f()" in inert
+
+
+def test_small_helpers():
+    from course_grading.execute import human_bytes, message_size
+    from course_grading.sandbox import child_processes, covering_folders
+    assert human_bytes(512) == "512 bytes" and human_bytes(2**20) == "1.0 MB" and human_bytes(55_000_000) == "52.5 MB"
+    assert message_size({"content": {"text": "abc", "data": {"text/plain": "de"}, "traceback": ["f"]}}) == 6
+    assert covering_folders(["/a/b", "/a", "/c/d"]) == ["/a", "/c/d"]
+    sleeper = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run(['sleep', '2'])"])
+    try:
+        for _ in range(500):
+            children = child_processes(sleeper.pid)
+            if children:
+                break
+            time.sleep(0.01)
+        stat = Path(f"/proc/{children[0]}/stat").read_text()
+        assert len(children) == 1 and int(stat.rsplit(")", 1)[1].split()[1]) == sleeper.pid
+    finally:
+        sleeper.kill()
+        sleeper.wait()
