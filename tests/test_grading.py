@@ -227,6 +227,7 @@ def course(tmp_path_factory):
     course = home / "course"
     course.mkdir()
     shutil.copytree(EXERCISES / "source", course / "source")
+    shutil.copytree(EXERCISES / "course_grading", course / "course_grading")   # the sandbox
     shutil.copy(EXERCISES / "nbgrader_config.py", course / "nbgrader_config.py")
     environment = nbgrader_environment(home)
     process = nbgrader(course, environment, "generate_assignment", "*", "--force")
