@@ -8,7 +8,9 @@
    ``aria-label`` that differs from the text they show (axe-core's rule
    ``label-content-name-mismatch``: speech-input users say what they see). The templates in
    ``tools/sphinx_course_templates/`` replace the two components: the search field is named
-   by its visible text, and the switch by a hidden text that names the current mode.
+   by its visible text, and the switch by a hidden text that names the current mode. A third
+   puts the book's title at the top of the sidebar inside a navigation landmark ("Home"), so
+   that no content stands outside a landmark (axe-core's ``region``).
 4. **Accessible "Show code" toggles.** myst-nb writes ``<summary aria-label="Toggle hidden
    content">`` around a ``hide-input`` cell, a name that differs from the visible "Show code
    cell source"; the summary is written here without it, so its name is its visible text.
