@@ -244,16 +244,21 @@ def test_sigmoid_derivative_bound():
 # ----------------------------------------------------------------------------- initialisation
 
 
-def spread(variance, activation, depth=20, width=256, seed=0):
+def spread(variance, activation, depth=20, width=256, seed=0, examples=300):
     """Standard deviation of z(l) in a network with zero biases and N(0, variance) weights."""
     generator = torch.Generator().manual_seed(seed)
-    A = torch.randn(1000, width, generator=generator)
+    A = torch.randn(examples, width, generator=generator)
     out = []
-    for _ in range(depth):
-        W = torch.randn(width, width, generator=generator) * np.sqrt(variance)
-        Z = A @ W.T
-        out.append(Z.std().item())
-        A = activation(Z)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)                    # small products: one thread is fastest
+    try:
+        for _ in range(depth):
+            W = torch.randn(width, width, generator=generator) * np.sqrt(variance)
+            Z = A @ W.T
+            out.append(Z.std().item())
+            A = activation(Z)
+    finally:
+        torch.set_num_threads(threads)
     return np.array(out)
 
 
