@@ -180,3 +180,55 @@ def test_training_two_class_softmax_equals_logistic_regression_with_twice_the_st
         r = sigmoid(X @ w_same + b_same) - y
         w_same, b_same = w_same - eta * X.T @ r / m, b_same - eta * r.mean()
     assert np.max(np.abs(w_same - w)) > 1e-2
+
+
+def test_penalised_minimiser_has_centred_rows():
+    """Solution of ex-ch05-not-unique: with the penalty lam/(2m) ||W||^2 the minimiser has
+    sum_c w_c = 0 (found here by a quasi-Newton method, from a start whose rows are not centred)."""
+    from scipy.optimize import minimize
+
+    X, y, _, _ = random_problem(21, m=40, n=3, K=4)
+    m, n, K, lam = 40, 3, 4, 0.5
+
+    def penalised(theta):
+        W, b = theta[:K * n].reshape(K, n), theta[K * n:]
+        G = softmax(X @ W.T + b) - one_hot(y, K)
+        J = cross_entropy_from_logits(y, X @ W.T + b) + lam / (2 * m) * np.sum(W**2)
+        grad_W = G.T @ X / m + lam / m * W
+        return J, np.concatenate([grad_W.ravel(), G.mean(axis=0)])
+
+    start = np.random.default_rng(22).normal(size=K * n + K) + 3.0
+    result = minimize(penalised, start, jac=True, method="BFGS", options={"gtol": 1e-10})
+    W = result.x[:K * n].reshape(K, n)
+    assert np.abs(W.sum(axis=0)).max() < 1e-6
+    assert np.abs(W).max() > 0.1                       # the rows themselves are not zero
+
+
+@pytest.mark.parametrize("K", [2, 3, 7])
+def test_gradient_descent_from_zero_keeps_the_sum_of_the_rows_at_zero(K):
+    """The rows of P - Y sum to 0, so sum_c w_c does not move; from zero it stays 0."""
+    X, y, _, _ = random_problem(30 + K, m=50, n=4, K=K)
+    W, b = np.zeros((K, 4)), np.zeros(K)
+    for _ in range(100):
+        G = softmax(X @ W.T + b) - one_hot(y, K)
+        W, b = W - 0.5 * G.T @ X / 50, b - 0.5 * G.mean(axis=0)
+    assert np.abs(W.sum(axis=0)).max() < 1e-12
+    assert np.abs(W).max() > 0.05
+
+
+def test_the_snippet_of_the_solution_of_ex_ch05_gradient_runs():
+    """The code in the solution of exercise ex-ch05-gradient runs and its check holds."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "chapters" / "05-softmax-regression.ipynb"
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells
+             if c.cell_type == "markdown" and "{solution} ex-ch05-gradient" in c.source]
+    assert len(cells) == 1
+    snippets = re.findall(r"```python\n(.*?)```", cells[0], flags=re.S)
+    assert len(snippets) == 1 and "assert" in snippets[0]
+    namespace = {"np": np, "numerical_gradient": numerical_gradient, "softmax": softmax,
+                 "cross_entropy": cross_entropy_from_logits, "print": lambda *args: None}
+    exec(snippets[0], namespace)

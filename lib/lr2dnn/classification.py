@@ -4,8 +4,9 @@ Chapter 4 (logistic regression) introduces :func:`sigmoid`, :func:`log_sigmoid`,
 :func:`binary_cross_entropy_from_logits`, :func:`accuracy` and :func:`confusion_matrix`;
 chapter 5 (softmax regression) introduces :func:`softmax`, :func:`logsumexp`,
 :func:`log_softmax`, :func:`cross_entropy_from_logits` and :func:`one_hot`. Each chapter
-writes these in the open first; later chapters import them from here (chapters 5, 6 and 7
-import :func:`sigmoid`).
+writes these in the open first; the versions here add input checks. Chapters 5, 6 and 7
+import :func:`sigmoid`, chapter 5 also :func:`accuracy` and :func:`confusion_matrix`; from
+chapter 8 on, the losses are PyTorch's.
 
 Notation follows the book: ``z`` is a vector of scores (logits), one per example; ``Z`` is an
 m x K matrix of scores, one row per example and one column per class; ``y`` holds the class
