@@ -1,9 +1,9 @@
 """Derivation checks for chapter 7 (backpropagation).
 
-The chapter writes backpropagation for a one-hidden-layer network in the open, in the cells
-tagged ``ch07-backprop``. These tests run those very cells, and a general L-layer version
-(the solution of exercise ex-ch07-two-hidden), against central finite differences and
-``torch.autograd``; and they check the initialisation claims (He's 2/n, PyTorch's default
+The chapter writes backpropagation in the open, in the cells tagged ``ch07-backprop``: for a
+network with one hidden layer, and for any number of layers (``forward_deep``,
+``backward_deep``, used in exercise ex-ch07-two-hidden). These tests run those very cells
+against central finite differences and ``torch.autograd``, for tanh, the sigmoid and ReLU; and they check the initialisation claims (He's 2/n, PyTorch's default
 variance 1/(3n), the tanh spreads of exercise ex-ch07-xavier).
 """
 
@@ -151,38 +151,6 @@ def test_bug_from_the_exercise_is_caught_in_the_first_layer_only(chapter):
 # ----------------------------------------------------------------------------- L layers
 
 
-ACTIVATIONS = {
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
-}
-
-
-def forward_deep(params, X, activation):
-    sigma, _ = ACTIVATIONS[activation]
-    L = len(params) // 2
-    cache = {"A0": X}
-    for l in range(1, L + 1):
-        Z = cache[f"A{l - 1}"] @ params[f"W{l}"].T + params[f"b{l}"]
-        cache[f"Z{l}"] = Z
-        cache[f"A{l}"] = Z if l == L else sigma(Z)
-    return cache
-
-
-def backward_deep(params, cache, y, activation):
-    """The four equations, for any number of layers (rows of the matrices are examples)."""
-    _, sigma_prime = ACTIVATIONS[activation]
-    L, m = len(params) // 2, len(y)
-    D = cache[f"A{L}"] - y[:, None]
-    grads = {}
-    for l in range(L, 0, -1):
-        grads[f"W{l}"] = D.T @ cache[f"A{l - 1}"] / m
-        grads[f"b{l}"] = D.sum(axis=0) / m
-        if l > 1:
-            D = (D @ params[f"W{l}"]) * sigma_prime(cache[f"Z{l - 1}"])
-    return grads
-
-
 def deep_params(rng, widths):
     params = {}
     for l, (n_prev, n) in enumerate(zip(widths[:-1], widths[1:]), start=1):
@@ -193,7 +161,9 @@ def deep_params(rng, widths):
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 @pytest.mark.parametrize("widths", [[3, 5, 4, 1], [3, 4, 1], [3, 6, 6, 6, 1]])
-def test_deep_backprop_matches_finite_differences_and_autograd(activation, widths):
+def test_deep_backprop_matches_finite_differences_and_autograd(chapter, activation, widths):
+    """The chapter's forward_deep and backward_deep (solution of ex-ch07-two-hidden)."""
+    forward_deep, backward_deep = chapter["forward_deep"], chapter["backward_deep"]
     rng, X, y = data(len(widths))
     params = deep_params(rng, widths)
     L = len(widths) - 1
@@ -210,8 +180,9 @@ def test_deep_backprop_matches_finite_differences_and_autograd(activation, width
         np.testing.assert_allclose(grads[name], reference[name], rtol=1e-10, atol=1e-13)
 
 
-def test_two_hidden_layer_deltas_by_hand():
+def test_two_hidden_layer_deltas_by_hand(chapter):
     # delta(3) = y_hat - y; delta(2) = (W3^T delta3) * s'(z2); delta(1) = (W2^T delta2) * s'(z1)
+    forward_deep, backward_deep = chapter["forward_deep"], chapter["backward_deep"]
     rng, X, y = data(7, m=1)
     params = deep_params(rng, [3, 4, 2, 1])
     cache = forward_deep(params, X, "tanh")
