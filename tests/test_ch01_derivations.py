@@ -14,6 +14,8 @@ from scipy import optimize
 from sklearn.datasets import make_regression
 from sklearn.linear_model import LinearRegression
 
+from lr2dnn.checks import numerical_gradient
+
 # --------------------------------------------------------------------------------------
 # The formulas of chapter 1, written out as the chapter writes them.
 # --------------------------------------------------------------------------------------
@@ -30,12 +32,6 @@ def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return X.T @ (X @ w - y) / len(y)
 
 
-def central_differences(f, w: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """Approximate the gradient of f at w, one coordinate at a time."""
-    steps = h * np.eye(len(w))
-    return np.array([(f(w + step) - f(w - step)) / (2 * h) for step in steps])
-
-
 def normal_equation(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Solve X^T X w = X^T y."""
     return np.linalg.solve(X.T @ X, X.T @ y)
@@ -44,7 +40,7 @@ def normal_equation(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 def gaussian_nll(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     """Negative log-likelihood of y = X w + eps, eps ~ N(0, sigma^2); theta = (w, log sigma^2)."""
     w, log_var = theta[:-1], theta[-1]
-    r = y - X @ w
+    r = X @ w - y
     m = len(y)
     return 0.5 * m * np.log(2 * np.pi) + 0.5 * m * log_var + (r @ r) / (2 * np.exp(log_var))
 
@@ -52,7 +48,7 @@ def gaussian_nll(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
 def laplace_nll(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     """Negative log-likelihood of y = X w + eps, eps ~ Laplace(0, s); theta = (w, log s)."""
     w, log_s = theta[:-1], theta[-1]
-    r = y - X @ w
+    r = X @ w - y
     m = len(y)
     return m * np.log(2) + m * log_s + np.sum(np.abs(r)) / np.exp(log_s)
 
@@ -124,7 +120,7 @@ def test_gradient_matches_central_differences(seed):
     X = rng.normal(size=(50, 3))
     y = rng.normal(size=50)
     w = rng.normal(size=3)
-    numeric = central_differences(lambda v: cost(X, y, v), w)
+    numeric = numerical_gradient(lambda v: cost(X, y, v), w, h=1e-5)
     assert np.allclose(gradient(X, y, w), numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -134,7 +130,7 @@ def test_gradient_check_rejects_a_gradient_without_the_half():
     X = rng.normal(size=(50, 3))
     y = rng.normal(size=50)
     w = rng.normal(size=3)
-    numeric = central_differences(lambda v: cost(X, y, v), w)
+    numeric = numerical_gradient(lambda v: cost(X, y, v), w, h=1e-5)
     assert not np.allclose(2 * gradient(X, y, w), numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -176,8 +172,32 @@ def test_normal_equation_with_a_column_of_ones_matches_sklearn_intercept(seeded_
 
 def test_residual_is_orthogonal_to_the_columns(seeded_data):
     X, y, _ = seeded_data
-    residual = y - X @ normal_equation(X, y)
+    residual = X @ normal_equation(X, y) - y  # r = y_hat - y
     assert np.allclose(X.T @ residual, 0.0, atol=1e-9 * np.abs(X.T @ y).max())
+
+
+def test_gradient_expansion_is_exact_and_catches_a_wrong_gradient(seeded_data):
+    """Chapter 1's analytic check: J(w + v) = J(w) + grad^T v + ||X v||^2 / (2m), exactly."""
+    X, y, _ = seeded_data
+    rng = np.random.default_rng(5)
+    for w, v in rng.normal(scale=20.0, size=(5, 2, 2)):
+        expansion = cost(X, y, w) + gradient(X, y, w) @ v + np.sum((X @ v) ** 2) / (2 * len(y))
+        assert cost(X, y, w + v) == pytest.approx(expansion, rel=1e-12)
+        wrong = cost(X, y, w) + 2 * gradient(X, y, w) @ v + np.sum((X @ v) ** 2) / (2 * len(y))
+        assert cost(X, y, w + v) != pytest.approx(wrong, rel=1e-3)
+
+
+def test_primer_eigenvalues_singular_values_and_the_ellipse(seeded_data):
+    """cond(X^T X) = mu_max / mu_min = cond(X)^2, and v^T A v = 1 has half-axes 1/sqrt(mu)."""
+    X, _, _ = seeded_data
+    A = X.T @ X
+    mu, Q = np.linalg.eigh(A)
+    assert np.allclose(np.linalg.svd(X, compute_uv=False)[::-1] ** 2, mu)
+    assert np.isclose(np.linalg.cond(A), mu[-1] / mu[0])
+    for i in range(2):  # the end of each half-axis lies on the ellipse, and nothing longer does
+        end = Q[:, i] / np.sqrt(mu[i])
+        assert end @ A @ end == pytest.approx(1.0)
+        assert (1.01 * end) @ A @ (1.01 * end) > 1.0
 
 
 def test_condition_number_of_the_gram_matrix_is_squared():
