@@ -1,5 +1,6 @@
-"""Chapter 2's derivations, checked: the gradients of the squared-error cost and the
-largest stable learning rate of gradient descent on it.
+"""Chapter 2's derivations, checked: the gradients of the squared-error cost, the stability
+threshold of gradient descent on it (and the exercise's bisection that finds it), the
+variance of a mini-batch gradient, and the convergence bound of gradient flow.
 
 The formulas below are the ones the chapter derives and writes in its cells.
 """
@@ -8,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from lr2dnn.checks import numerical_gradient
 from lr2dnn.datasets import make_chapter1_data
 from lr2dnn.optim import gradient_descent
 
 
 def cost(w, b, X, y):
-    """J(w, b) = 1/(2m) sum (x_i . w + b - y_i)^2."""
+    """J(w, b) = 1/(2m) sum (x_i^T w + b - y_i)^2."""
     return float(np.mean((X @ w + b - y) ** 2) / 2)
 
 
@@ -45,15 +47,10 @@ def point(request):
     return rng.normal(size=X.shape[1]), float(rng.normal()), X, y
 
 
-def central_differences(f, theta, h=1e-5):
-    steps = np.eye(len(theta)) * h
-    return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in steps])
-
-
 def test_gradients_match_central_differences(point):
     w, b, X, y = point
-    numeric_w = central_differences(lambda v: cost(v, b, X, y), w)
-    numeric_b = central_differences(lambda v: cost(w, v[0], X, y), np.array([b]))[0]
+    numeric_w = numerical_gradient(lambda v: cost(v, b, X, y), w, h=1e-5)
+    numeric_b = numerical_gradient(lambda v: cost(w, v[0], X, y), np.array([b]), h=1e-5)[0]
     scale = 1 + np.abs(numeric_w).max()
     np.testing.assert_allclose(grad_w_by_components(w, b, X, y), numeric_w, atol=1e-6 * scale)
     np.testing.assert_allclose(grad_w_vector(w, b, X, y), numeric_w, atol=1e-6 * scale)
@@ -76,12 +73,10 @@ def test_gradients_match_autograd(point):
 def test_hessian_is_XtX_over_m_and_positive_definite():
     X, y, _ = make_chapter1_data()
     H = X.T @ X / len(y)
-    w0, h = np.array([1.0, -2.0]), 1e-4
-    # the Hessian's columns are differences of gradients (exact for a quadratic)
-    numeric = np.column_stack([
-        (grad_w_vector(w0 + e, 0.0, X, y) - grad_w_vector(w0 - e, 0.0, X, y)) / (2 * h)
-        for e in np.eye(2) * h
-    ])
+    w0 = np.array([1.0, -2.0])
+    # row j of the Hessian is the gradient of the j-th component of the gradient
+    numeric = np.array([numerical_gradient(lambda v: grad_w_vector(v, 0.0, X, y)[j], w0, h=1e-4)
+                        for j in range(2)])
     np.testing.assert_allclose(numeric, H, rtol=1e-6)
     assert np.linalg.eigvalsh(H).min() > 0
 
@@ -99,3 +94,87 @@ def test_stability_bound_two_over_largest_eigenvalue():
     assert distance_after(0.99 * bound) < 1e-8  # just below: converges
     assert distance_after(1.01 * bound) > 1e6  # just above: the error grows without end
     assert distance_after(0.5 * bound) < 1e-12
+
+
+def test_at_the_threshold_the_top_component_neither_grows_nor_shrinks():
+    X, y, _ = make_chapter1_data()
+    H = X.T @ X / len(y)
+    mu, Q = np.linalg.eigh(H)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    grad = lambda w: grad_w_vector(w, 0.0, X, y)
+    result = gradient_descent(grad, np.zeros(2), 2 / mu[-1], 2000)
+    top = Q[:, -1] @ (result.path - w_star).T
+    np.testing.assert_allclose(np.abs(top), abs(top[0]), rtol=1e-6)  # size kept ...
+    assert np.all(np.sign(top[1:]) == -np.sign(top[:-1]))  # ... sign flipped at every step
+
+
+def test_the_exercise_bisection_finds_the_threshold():
+    """The solution of ex-ch02-largest-rate: 'still growing at the end' bisects to 2 / mu_max."""
+    X, y, _ = make_chapter1_data()
+    n = X.shape[1]
+    w_ls = np.linalg.lstsq(X, y, rcond=None)[0]
+    mu_max = np.linalg.eigvalsh(X.T @ X / len(y)).max()
+
+    def gradient(w, X, y):
+        return X.T @ (X @ w - y) / len(y)
+
+    def unstable(eta, n_steps=1000):
+        result = gradient_descent(lambda w: gradient(w, X, y), np.zeros(n), eta, n_steps)
+        if result.diverged:
+            return True
+        halfway, end = (np.linalg.norm(result.path[k] - w_ls) for k in (n_steps // 2, n_steps))
+        return end > halfway and end > 1e-8
+
+    low, high = 1.0, 3.0
+    while high - low > 1e-4:
+        middle = (low + high) / 2
+        low, high = (low, middle) if unstable(middle) else (middle, high)
+    assert f"{low:.3f}" == f"{2 / mu_max:.3f}" == "1.937"
+
+    def unstable_naive(eta, n_steps=500):  # the simpler test the solution warns about
+        final = gradient_descent(lambda w: gradient(w, X, y), np.zeros(n), eta, n_steps).theta
+        return np.linalg.norm(final - w_ls) >= np.linalg.norm(w_ls)
+
+    low, high = 1.0, 3.0
+    while high - low > 1e-4:
+        middle = (low + high) / 2
+        low, high = (low, middle) if unstable_naive(middle) else (middle, high)
+    assert low > 2 / mu_max + 2e-3  # it calls rates above the threshold stable (about 1.940)
+
+
+@pytest.mark.parametrize("B", [1, 3, 6])
+def test_minibatch_variance_has_the_finite_population_factor(B):
+    """Exact, over every batch of B of m = 7 examples: Var = (1/B) (m - B)/(m - 1) sigma^2."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=(7, 2))  # per-example gradients
+    m = len(g)
+    single = np.mean(np.sum((g - g.mean(axis=0)) ** 2, axis=1))
+    means = np.array([g[list(c)].mean(axis=0) for c in combinations(range(m), B)])
+    variance = np.mean(np.sum((means - g.mean(axis=0)) ** 2, axis=1))
+    assert variance == pytest.approx(single / B * (m - B) / (m - 1), rel=1e-12)
+
+
+def test_gradient_flow_bound_and_euler_limit():
+    """J(theta(tau)) - J* <= ||theta_0 - theta*||^2 / (2 tau), and small steps follow the flow."""
+    X, y, _ = make_chapter1_data()
+    X = X * np.array([1.0, 3.0])
+    m = len(y)
+    H = X.T @ X / m
+    mu, Q = np.linalg.eigh(H)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    w0 = np.array([0.0, 8.0])
+    tau = np.linspace(0.01, 6, 300)
+    flow = w_star + (np.exp(-np.outer(tau, mu)) * ((w0 - w_star) @ Q)) @ Q.T
+    excess = np.array([cost(w, 0.0, X, y) for w in flow]) - cost(w_star, 0.0, X, y)
+    assert np.all(excess <= np.sum((w0 - w_star) ** 2) / (2 * tau))
+    gaps = []
+    for eta in (0.04, 0.02, 0.01):
+        steps = int(round(2 / eta))
+        path = gradient_descent(lambda w: grad_w_vector(w, 0.0, X, y), w0, eta, steps).path
+        at = eta * np.arange(steps + 1)
+        exact = w_star + (np.exp(-np.outer(at, mu)) * ((w0 - w_star) @ Q)) @ Q.T
+        gaps.append(np.abs(path - exact).max())
+    assert gaps[0] > gaps[1] > gaps[2]  # Euler's method: the gap shrinks with the step ...
+    assert gaps[1] / gaps[2] == pytest.approx(2, rel=0.2)  # ... in proportion to it
