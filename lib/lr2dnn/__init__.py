@@ -11,8 +11,7 @@ here so that later chapters can import it. Modules are small and grouped by conc
 ``repro``
     Seeding every random number generator and choosing the torch device.
 ``plotting``
-    The course's plotnine theme, contour lines and square panels (chapter 2), the
-    confusion-matrix plot (chapter 4).
+    The course's plotnine theme.
 ``linear``
     Linear-algebra helpers for linear regression (chapter 1).
 ``datasets``
