@@ -314,3 +314,62 @@ def test_laplace_constant_minimum_is_flat_between_the_middle_values():
     assert np.allclose(f, f[0])
     assert np.mean(np.abs(y - 1.9)) > f[0]
     assert np.mean(np.abs(y - 6.1)) > f[0]
+
+
+# --------------------------------------------------------------------------------------
+# Hypotheses and exercise claims of chapter 1
+# --------------------------------------------------------------------------------------
+
+
+def test_an_exact_fit_has_no_maximum_likelihood_scale():
+    """The propositions need MSE > 0 and MAE > 0: with an exact fit the likelihood is unbounded."""
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    w = np.array([2.0, -1.0])
+    y = X @ w  # every residual is zero
+    scales = [1e-1, 1e-3, 1e-5, 1e-7]
+    gauss = [-gaussian_nll(np.r_[w, np.log(s)], X, y) for s in scales]
+    laplace = [-laplace_nll(np.r_[w, np.log(s)], X, y) for s in scales]
+    assert np.all(np.diff(gauss) > 1.0) and np.all(np.diff(laplace) > 1.0)
+
+
+def test_ticket_by_hand_a_third_ticket_at_the_mean_distance_only_shifts_the_line():
+    """ex-ch01-ticket-by-hand, part 2: (b, w) = (18.5, 0.125), up by the residual / 3."""
+    X3 = np.array([[1.0, 100.0], [1.0, 300.0], [1.0, 500.0]])
+    y3 = np.array([30.0, 58.0, 80.0])
+    b, w = normal_equation(X3, y3)
+    assert np.allclose([b, w], [18.5, 0.125])
+    residual_of_new_ticket = 58.0 - (17.5 + 0.125 * 300.0)
+    assert np.isclose(b - 17.5, residual_of_new_ticket / 3)
+
+
+def test_with_an_intercept_the_residuals_add_up_to_zero_and_the_fit_passes_through_the_means(
+    seeded_data,
+):
+    """ex-ch01-intercept-residuals, on the shifted data of the intercept section."""
+    X, y, _ = seeded_data
+    y_shift = y + 50.0
+    X1 = np.column_stack([np.ones(len(y)), X])
+    theta = normal_equation(X1, y_shift)
+    residual = X1 @ theta - y_shift
+    assert abs(residual.sum()) < 1e-8 * np.abs(y_shift).sum()
+    assert np.isclose(y_shift.mean(), theta[0] + X.mean(axis=0) @ theta[1:])
+    # without the column of ones the residuals do not add up to zero
+    w_no_bias = normal_equation(X, y_shift)
+    assert abs((X @ w_no_bias - y_shift).sum()) > 1e3
+
+
+def test_the_normal_equation_always_has_a_solution_even_with_dependent_columns():
+    """ex-ch01-singular, part 3: X^T y lies in the range of X^T X, so lstsq solves the system."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 2))
+    X = np.column_stack([x, x[:, 0] - 2 * x[:, 1]])  # the third column depends on the others
+    y = rng.normal(size=40)
+    G = X.T @ X
+    assert np.linalg.matrix_rank(G) == 2
+    assert np.linalg.matrix_rank(np.column_stack([G, X.T @ y])) == 2  # X^T y adds no new direction
+    w = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert np.allclose(G @ w, X.T @ y)
+    # and adding any null-space vector gives another solution
+    v = np.array([1.0, -2.0, -1.0])
+    assert np.allclose(X @ v, 0)
+    assert np.allclose(G @ (w + 3 * v), X.T @ y)
