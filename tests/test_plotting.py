@@ -74,6 +74,18 @@ def test_contour_lines_splits_pieces_and_skips_unreached_levels():
     assert empty.empty and list(empty.columns) == ["x", "y", "level", "piece"]
 
 
+def test_contour_lines_warns_about_nothing():
+    """pandas 2.2 (the Colab stack) warns when a concat includes an empty frame; none may reach a notebook."""
+    import warnings
+
+    x = np.linspace(-3, 3, 61)
+    X, Y = np.meshgrid(x, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        contour_lines(x, x, X**2 + Y**2, [1.0, 4.0, 500.0])
+        contour_lines(x, x, X**2 + Y**2, [500.0])
+
+
 @pytest.mark.parametrize("args, message", [
     ((np.arange(3.0), np.arange(2.0), np.zeros((3, 2)), [1.0]),
      r"z_values must have shape \(len\(y_values\), len\(x_values\)\) = \(2, 3\), got \(3, 2\)"),

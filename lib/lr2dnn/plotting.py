@@ -120,12 +120,14 @@ def contour_lines(
         if values.size < 2 or np.any(np.diff(values) <= 0):
             raise ValueError(f"{name} must hold at least 2 increasing numbers, got {values[:4]}")
     generator = contourpy.contour_generator(x_values, y_values, z_values)
-    pieces = [pd.DataFrame(columns=[x_name, y_name, "level", "piece"])]
+    pieces = []
     for k, level in enumerate(levels):
         for j, line in enumerate(generator.lines(float(level))):
             pieces.append(pd.DataFrame({x_name: line[:, 0], y_name: line[:, 1],
                                         "level": float(level), "piece": f"{k}-{j}"}))
-    frame = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    # concatenate only non-empty pieces: pandas 2.2 warns about empty frames in a concat
+    frame = (pd.concat(pieces, ignore_index=True) if pieces
+             else pd.DataFrame(columns=[x_name, y_name, "level", "piece"]))
     return frame.astype({x_name: float, y_name: float, "level": float, "piece": str})
 
 
