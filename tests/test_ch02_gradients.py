@@ -131,15 +131,77 @@ def test_the_exercise_bisection_finds_the_threshold():
         low, high = (low, middle) if unstable(middle) else (middle, high)
     assert f"{low:.3f}" == f"{2 / mu_max:.3f}" == "1.937"
 
-    def unstable_naive(eta, n_steps=500):  # the simpler test the solution warns about
+    def unstable_naive(eta, n_steps):  # the simpler test the solution warns about
         final = gradient_descent(lambda w: gradient(w, X, y), np.zeros(n), eta, n_steps).theta
         return np.linalg.norm(final - w_ls) >= np.linalg.norm(w_ls)
 
-    low, high = 1.0, 3.0
-    while high - low > 1e-4:
-        middle = (low + high) / 2
-        low, high = (low, middle) if unstable_naive(middle) else (middle, high)
-    assert low > 2 / mu_max + 2e-3  # it calls rates above the threshold stable (about 1.940)
+    found = {}
+    for n_steps in (1000, 500):
+        low, high = 1.0, 3.0
+        while high - low > 1e-4:
+            middle = (low + high) / 2
+            low, high = (low, middle) if unstable_naive(middle, n_steps) else (middle, high)
+        found[n_steps] = f"{low:.3f}"
+    assert found == {1000: "1.938", 500: "1.940"}  # both call rates above the threshold stable
+
+    # the last question: the first feature times 10
+    mu_10 = np.linalg.eigvalsh((X * [10.0, 1.0]).T @ (X * [10.0, 1.0]) / len(y))
+    assert f"{mu_10.max():.2f}" == "92.49" and f"{2 / mu_10.max():.4f}" == "0.0216"
+    assert round((2 / mu_max) / (2 / mu_10.max())) == 90 and f"{mu_10.max() / mu_10.min():.1f}" == "89.6"
+
+
+def test_the_exercise_on_the_mae_gradient_hops_around_the_minimiser():
+    """ex-ch02-mae-gradient: the gradient shrinks to a floor, not to 0, so fixed-eta descent hops."""
+    from sklearn.linear_model import QuantileRegressor
+
+    X, y, _ = make_chapter1_data()
+    lad = QuantileRegressor(quantile=0.5, alpha=0).fit(X, y)
+    theta_best = np.r_[lad.intercept_, lad.coef_]
+
+    def mae_gradient(theta):
+        signs = np.sign(X @ theta[1:] + theta[0] - y)
+        return np.r_[signs.mean(), X.T @ signs / len(y)]
+
+    run = gradient_descent(mae_gradient, np.zeros(3), eta=0.1, n_steps=3000)
+    distance = np.linalg.norm(run.path - theta_best, axis=1)
+    length = np.linalg.norm([mae_gradient(theta) for theta in run.path], axis=1)
+    assert [f"{d:.2g}" for d in distance[[0, 1000, 2000, 3000]]] == ["42", "0.4", "0.005", "0.00012"]
+    assert 0.5e-4 < distance[-500:].min() < 1.5e-4 and 4e-4 < distance[-500:].max() < 6e-4
+    assert f"{length[0]:.2f}" == "0.74"
+    assert 0.002 < length[-500:].min() < 0.003 and 0.005 < length[-500:].max() < 0.0065
+
+
+def test_the_exercise_on_batch_sizes_batch_size_10_ends_closest():
+    """ex-ch02-sgd: the costs after 5 epochs at eta = 0.05, and how often B = 10 wins."""
+    from lr2dnn.optim import minibatch_sgd
+
+    X, y, _ = make_chapter1_data()
+
+    def gradient(w, X, y):
+        return X.T @ (X @ w - y) / len(y)
+
+    def sgd(X, y, eta, batch_size, n_epochs, seed):  # the solution's function
+        shuffler = np.random.default_rng(seed)
+        w = np.zeros(X.shape[1])
+        costs = [cost(w, 0.0, X, y)]
+        for epoch in range(n_epochs):
+            order = shuffler.permutation(len(y))
+            for start in range(0, len(y), batch_size):
+                batch = order[start:start + batch_size]
+                w = w - eta * gradient(w, X[batch], y[batch])
+            costs.append(cost(w, 0.0, X, y))
+        return np.array(costs)
+
+    seed0 = {B: sgd(X, y, 0.05, B, 5, seed=0) for B in (1, 10, 100, 1000)}
+    assert {B: f"{c[-1]:.3f}" for B, c in seed0.items()} == {
+        1: "48.698", 10: "48.510", 100: "55.320", 1000: "548.643"}
+    assert [f"{c:.3f}" for c in seed0[1][1:5]] == ["48.614", "52.964", "54.477", "48.888"]
+    result = minibatch_sgd(gradient, np.zeros(2), X, y, eta=0.05, batch_size=10, n_epochs=5,
+                           rng=np.random.default_rng(0), cost=lambda w, X, y: cost(w, 0.0, X, y))
+    assert np.allclose(result.costs, seed0[10])
+    # B = 100 and 1000 make too few steps to compete on any seed; B = 10 against B = 1:
+    wins = sum(sgd(X, y, 0.05, 10, 5, seed)[-1] < sgd(X, y, 0.05, 1, 5, seed)[-1] for seed in range(20))
+    assert wins == 19
 
 
 @pytest.mark.parametrize("B", [1, 3, 6])
