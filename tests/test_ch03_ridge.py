@@ -199,3 +199,45 @@ def test_step_count_from_the_error_recursion_equals_the_loop(apartments):
             break
         theta = theta - eta * A.T @ r / len(y)
     assert formula == loop == 89
+
+
+def test_an_unpenalised_bias_makes_ridge_follow_a_shift_of_the_targets(apartments):
+    """Shifting every target by c moves only b, by c, when b is free; a penalised b lags behind,
+    and with uncentred features the weights move too."""
+    X, y = apartments
+    lam, c = 50.0, 1000.0
+    for features in (X, (X - X.mean(axis=0)) / X.std(axis=0)):
+        A = add_intercept(features)
+        free = [np.linalg.solve(A.T @ A + lam * np.diag([0.0, 1.0, 1.0]), A.T @ t) for t in (y, y + c)]
+        assert free[1][0] - free[0][0] == pytest.approx(c)
+        np.testing.assert_allclose(free[1][1:], free[0][1:], rtol=1e-8)
+        penalised = [np.linalg.solve(A.T @ A + lam * np.eye(3), A.T @ t) for t in (y, y + c)]
+        assert penalised[1][0] - penalised[0][0] < 0.9 * c  # the bias no longer follows in full
+        # scaling the targets is harmless either way: both fits are linear in y
+        np.testing.assert_allclose(np.linalg.solve(A.T @ A + lam * np.eye(3), A.T @ (3 * y)),
+                                   3 * penalised[0])
+    A_raw = add_intercept(X)
+    penalised = [np.linalg.solve(A_raw.T @ A_raw + lam * np.eye(3), A_raw.T @ t) for t in (y, y + c)]
+    assert np.abs(penalised[1][1:] - penalised[0][1:]).max() > 1e-2  # uncentred: the weights move
+
+
+def test_the_ridge_exercise_42_steps_and_the_weights_in_thousand_eur(apartments):
+    """ex-ch03-ridge-agree: eta = 0.5 reaches a gradient below 1e-10 in 42 steps; 2.413 and -5.622."""
+    X, y = apartments
+    mean, sd = X.mean(axis=0), X.std(axis=0)
+    A = add_intercept((X - mean) / sd)
+    D = np.diag([0.0, 1.0, 1.0])
+    lam, m = 10.0, len(y)
+    theta_cf = np.linalg.solve(A.T @ A + lam * D, A.T @ y)
+    theta = np.zeros(3)
+    for t in range(10_000):
+        grad = (A.T @ (A @ theta - y) + lam * D @ theta) / m
+        if np.linalg.norm(grad) < 1e-10:
+            break
+        theta = theta - 0.5 * grad
+    assert t == 42 and np.abs(theta - theta_cf).max() < 1e-9
+    per_unit = theta_cf[1:] / sd
+    assert [f"{v:.3f}" for v in per_unit] == ["2.413", "-5.622"]
+    w_ls = np.linalg.lstsq(add_intercept(X), y, rcond=None)[0][1:]
+    assert [f"{v:.3f}" for v in w_ls] == ["2.494", "-5.832"]
+    assert np.all(np.abs(per_unit) < np.abs(w_ls))
