@@ -215,7 +215,7 @@ def test_each_unit_of_a_feature_multiplies_the_odds_by_exp_w():
     np.testing.assert_allclose(ratio, np.exp(w), rtol=1e-10)
 
 
-def test_separable_gains_approach_the_max_margin_limit_from_below():
+def test_separable_gains_stay_below_the_max_margin_limit_and_grow_towards_it():
     """Soudry et al. (2018): ||w_t|| grows like ||w_hat|| log t; the gain per decade tends to
     log(10) ||w_hat|| and the direction of w_t approaches that of w_hat."""
     from scipy.optimize import minimize
@@ -241,3 +241,42 @@ def test_separable_gains_approach_the_max_margin_limit_from_below():
     # the direction converges only like 1 / log t, and not monotonically on every data set:
     # after 20000 steps it is within a few degrees of the max-margin direction
     assert angles[20000] < np.radians(6)
+
+
+def gradient_theta(theta, X, y, lam=0.0):
+    """The chapter's stacked gradient, for theta = (b, w)."""
+    grad_w, grad_b = gradient(X, y, theta[1:], theta[0], lam)
+    return np.concatenate([[grad_b], grad_w])
+
+
+def test_the_exercise_gradient_check_reproduces_the_chapters_draws():
+    """ex-ch04-gradient: the chapter's X_check and y_check (drawn from seed_everything(4)'s
+    generator after the log-loss check) and a fixed theta give a relative error of about 6e-10."""
+    from lr2dnn.checks import relative_error
+    from lr2dnn.repro import seed_everything
+
+    rng = seed_everything(4)
+    rng.normal(scale=3.0, size=8), rng.integers(0, 2, size=8)  # the chapter's log-loss check
+    X_check = rng.normal(size=(30, 4))
+    y_check = rng.integers(0, 2, size=30).astype(float)
+    theta_check = np.concatenate([[0.3], rng.normal(size=4)])
+    # the chapter printed this gradient at theta_check: the draws are the same
+    np.testing.assert_allclose(gradient_theta(theta_check, X_check, y_check),
+                               [0.0448, 0.0730, 0.1507, 0.0381, 0.1532], atol=5e-5)
+    theta = np.concatenate([[0.3], np.random.default_rng(0).normal(size=4)])
+    numeric = numerical_gradient(lambda t: cost(X_check, y_check, t[1:], t[0]), theta)
+    assert f"{relative_error(gradient_theta(theta, X_check, y_check), numeric):.0e}" == "6e-10"
+
+
+def test_the_exercise_c_is_one_over_m_lambda_for_a_penalty_on_the_mean(breast_cancer):
+    """ex-ch04-c-per-example: (lambda / 2) ||w||^2 on the mean loss needs C = 1 / (m lambda)."""
+    from lr2dnn.optim import gradient_descent
+
+    X, y = breast_cancer
+    m, n = X.shape
+    lam_text = 0.01
+    theta = gradient_descent(lambda t: gradient_theta(t, X, y, lam=m * lam_text), np.zeros(n + 1),
+                             eta=0.5, n_steps=10000).theta
+    model = LogisticRegression(C=1 / (m * lam_text), tol=1e-10, max_iter=10000).fit(X, y)
+    assert f"{1 / (m * lam_text):.4f}" == "0.2347"
+    assert np.abs(theta[1:] - model.coef_[0]).max() < 1e-6 and abs(theta[0] - model.intercept_[0]) < 1e-6
