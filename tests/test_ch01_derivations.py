@@ -373,3 +373,30 @@ def test_the_normal_equation_always_has_a_solution_even_with_dependent_columns()
     v = np.array([1.0, -2.0, -1.0])
     assert np.allclose(X @ v, 0)
     assert np.allclose(G @ (w + 3 * v), X.T @ y)
+
+
+def test_the_conditioning_prose_quotes_the_stored_sweep():
+    """The sweep's table is not compared by nbval (its rounding digits depend on the processor),
+    so the numbers the text quotes from it must follow the stored output after every execution."""
+    import json
+    import re
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "chapters" / "01-linear-regression.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    sweep = [
+        c for c in cells
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("# NBVAL_IGNORE_OUTPUT")
+    ]
+    assert len(sweep) == 1
+    printed = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                      for o in sweep[0]["outputs"])
+    low, high, _, lstsq_high = re.search(
+        r"from ([\d.]+) to ([\d.]+);.*from ([\d.]+) to ([\d.]+)", printed).groups()
+    right_end = printed.strip().splitlines()[-1].split()  # gamma, cond(X), inv, solve, lstsq
+    prose = next("".join(c["source"]) for c in cells
+                 if c["cell_type"] == "markdown" and "in the table's run" in "".join(c["source"]))
+    prose = " ".join(prose.split())
+    assert f"between {low} and {high}" in prose
+    assert f"({right_end[2]} and {right_end[3]} in the table)" in prose
+    assert f"(at most {lstsq_high} times it)" in prose and f"({right_end[4]})" in prose

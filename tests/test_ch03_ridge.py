@@ -241,3 +241,30 @@ def test_the_ridge_exercise_42_steps_and_the_weights_in_thousand_eur(apartments)
     w_ls = np.linalg.lstsq(add_intercept(X), y, rcond=None)[0][1:]
     assert [f"{v:.3f}" for v in w_ls] == ["2.494", "-5.832"]
     assert np.all(np.abs(per_unit) < np.abs(w_ls))
+
+
+def test_the_quoted_speed_up_is_the_one_the_notebook_stored():
+    """The timing cell's output is not compared by nbval and changes with every execution, so the
+    prose's 'N times on the machine that built this page' must be updated with it."""
+    import json
+    import re
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "chapters" / "03-multiple-regression.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    timing = [
+        c for c in cells
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("# NBVAL_IGNORE_OUTPUT")
+        and "ratio about" in "".join(c["source"])
+    ]
+    assert len(timing) == 1, "exactly one timing cell"
+    printed = "".join("".join(o.get("text", "")) for o in timing[0]["outputs"])
+    ratio = int(re.search(r"ratio about (\d+)", printed).group(1))
+    prose = [
+        "".join(c["source"]) for c in cells
+        if c["cell_type"] == "markdown" and "on the machine that built this page" in "".join(c["source"])
+    ]
+    assert len(prose) == 1
+    quoted = re.search(r"([\d,]+) times on the machine that built this page", prose[0]).group(1)
+    assert int(quoted.replace(",", "")) == ratio, (
+        f"the prose quotes {quoted}, the stored output says {ratio}: update the prose after executing")
