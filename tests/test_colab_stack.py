@@ -22,7 +22,9 @@ from test_binder import imported_modules, normalise, pins
 ROOT = Path(__file__).resolve().parents[1]
 # Imported by the notebooks, but their Colab versions were not in the list that
 # constraints-colab.txt was made from (its first lines say so): pip chooses them there.
-COLAB_VERSION_UNKNOWN = {"contourpy"}
+# Imported by notebooks, but their Colab versions are not in the list constraints-colab.txt was
+# made from: pip picks them as dependencies (of matplotlib and of scikit-learn).
+COLAB_VERSION_UNKNOWN = {"contourpy", "threadpoolctl"}
 KERNEL = {"ipykernel", "ipython", "jupyter-client"}  # what runs the notebooks on Colab
 
 
