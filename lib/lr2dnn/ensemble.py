@@ -649,8 +649,9 @@ def train_ensembles(
                     W = torch.cat([W, W.new_zeros(W.shape[0], n_max - W.shape[1])], dim=1)
                 weights[l].append(W)
                 biases[l].append(layer.bias.reshape(1, -1))
-    weights = [torch.stack(W).contiguous() for W in weights]
-    biases = [torch.stack(b).contiguous() for b in biases]
+    with torch.no_grad():
+        weights = [torch.stack(W).contiguous() for W in weights]
+        biases = [torch.stack(b).contiguous() for b in biases]
     best_weights = [W.clone() for W in weights]
     best_biases = [b.clone() for b in biases]
 
