@@ -458,6 +458,17 @@ def _forward(
     return out, inputs
 
 
+def _one_buffer(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Copy ``tensors`` into one flat buffer; return it and views of it shaped like them.
+
+    The trainer keeps all parameters in one buffer and all gradients in another with the
+    same layout, so that one SGD step is one operation, ``theta -= eta * gradient``.
+    """
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    parts = torch.split(flat, [t.numel() for t in tensors])
+    return flat, [part.view(t.shape) for part, t in zip(parts, tensors)]
+
+
 def _check_seeds(seeds: object) -> tuple[int, ...]:
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
         raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
@@ -672,7 +683,15 @@ def train_ensembles(
     best_val = np.full(P, np.inf)
     best_epoch = np.zeros(P, dtype=np.int64)
     epochs_run = np.zeros(P, dtype=np.int64)
-    params = weights + biases
+
+    def buffers(weights: list[torch.Tensor], biases: list[torch.Tensor]) -> tuple:
+        # All parameters in one buffer (theta), all gradients in another with the same layout.
+        theta, params = _one_buffer(weights + biases)
+        gradient, grads = _one_buffer(params)
+        return theta, params, gradient, grads[:n_layers], grads[n_layers:]
+
+    theta, params, gradient, grads_W, grads_b = buffers(weights, biases)
+    weights, biases = params[:n_layers], params[n_layers:]
 
     def select(rows: np.ndarray) -> tuple:
         rows_t = torch.from_numpy(rows)
@@ -693,32 +712,27 @@ def train_ensembles(
             A = len(active)
             X_epoch = X_all.index_select(0, rows).reshape(A, M, n_max)
             y_epoch = y_all.index_select(0, rows).reshape(A, 1, M)  # targets as rows
-            abs_sums = []
+            abs_residuals = torch.empty(A, 1, M, dtype=dtype)  # |r| of every position
             for start, stop in batches:
                 out, inputs = _forward(X_epoch[:, start:stop], weights, biases, activation)
                 residual = out.sub_(y_epoch[:, :, start:stop])  # (A, 1, B)
-                abs_sums.append(
-                    residual.abs().mul_(member_counted[:, :, start:stop]).sum(dim=(1, 2))
-                )
+                torch.abs(residual, out=abs_residuals[:, :, start:stop])
                 # Backward. d(mean |r|)/d(y_hat_j) = sign(r_j) / B for the B real examples
                 # of the batch, 0 for padding: the row weight holds both.
                 delta = residual.sign_().mul_(member_weight[:, :, start:stop])  # (A, 1, B)
-                grads_W = [torch.bmm(delta, inputs[-1])]  # (A, 1, n_in)
-                grads_b = [delta.sum(dim=2, keepdim=True)]  # (A, 1, 1)
+                torch.bmm(delta, inputs[-1], out=grads_W[-1])  # (A, 1, n_in)
+                torch.sum(delta, dim=2, keepdim=True, out=grads_b[-1])  # (A, 1, 1)
                 # Error at the last hidden layer: an outer product, delta^T W^(L).
                 delta = delta.transpose(1, 2) * weights[-1]  # (A, B, n_in)
                 for l in range(n_layers - 2, -1, -1):
                     delta = _times_derivative_(delta, inputs[l + 1], activation)
-                    grads_W.append(torch.bmm(delta.transpose(1, 2), inputs[l]))
-                    grads_b.append(delta.sum(dim=1, keepdim=True))
+                    torch.bmm(delta.transpose(1, 2), inputs[l], out=grads_W[l])
+                    torch.sum(delta, dim=1, keepdim=True, out=grads_b[l])
                     if l > 0:
                         delta = torch.bmm(delta, weights[l])
-                grads_W.reverse()
-                grads_b.reverse()
-                for theta, gradient in zip(params, grads_W + grads_b):
-                    theta.sub_(gradient, alpha=eta)
+                theta.sub_(gradient, alpha=eta)  # SGD: every layer of every member at once
 
-            train_loss = (torch.stack(abs_sums).sum(dim=0)).numpy() / np.array(
+            train_loss = abs_residuals.mul_(member_counted).sum(dim=(1, 2)).numpy() / np.array(
                 [m_fit[i] for i in data_of[active]]
             )
             val_out, _ = _forward(Xv.index_select(0, member_data), weights, biases, activation)
@@ -748,9 +762,11 @@ def train_ensembles(
                 if len(active) == 0:
                     break
                 keep_t = torch.from_numpy(keep)
-                weights = [W.index_select(0, keep_t) for W in weights]
-                biases = [b.index_select(0, keep_t) for b in biases]
-                params = weights + biases
+                theta, params, gradient, grads_W, grads_b = buffers(
+                    [W.index_select(0, keep_t) for W in weights],
+                    [b.index_select(0, keep_t) for b in biases],
+                )
+                weights, biases = params[:n_layers], params[n_layers:]
                 member_group, member_offset, member_weight, member_counted, member_data = (
                     select(active)
                 )
