@@ -580,7 +580,8 @@ def train_ensembles(
     a zero gradient and never moves, and a padded row has weight 0 in the loss, so neither
     changes what a member learns. Each member's mini-batch loss is the mean over its own
     examples in that batch (the last batch of a smaller data set may be short, or empty:
-    then the member's step is zero).
+    then the member's step is zero). Padding costs memory traffic: data sets of very
+    different sizes (say 1 and 84 features) are faster trained in separate calls.
 
     Parameters
     ----------
@@ -694,14 +695,17 @@ def train_ensembles(
     weights, biases = params[:n_layers], params[n_layers:]
 
     def select(rows: np.ndarray) -> tuple:
+        # What the members in `rows` need every epoch; recomputed only when members stop.
         rows_t = torch.from_numpy(rows)
+        data_t = torch.from_numpy(data_of[rows])
         return (
             torch.from_numpy(group_of[rows]), offsets.index_select(0, rows_t),
             row_weight.index_select(0, rows_t), counted.index_select(0, rows_t),
-            torch.from_numpy(data_of[rows]),
+            (Xv.index_select(0, data_t), yv.index_select(0, data_t),
+             val_weight.index_select(0, data_t)),
         )
 
-    member_group, member_offset, member_weight, member_counted, member_data = select(active)
+    member_group, member_offset, member_weight, member_counted, member_val = select(active)
     with torch.no_grad():
         for epoch in range(1, max_epochs + 1):
             # Every group orders its examples with its own generator.
@@ -735,11 +739,9 @@ def train_ensembles(
             train_loss = abs_residuals.mul_(member_counted).sum(dim=(1, 2)).numpy() / np.array(
                 [m_fit[i] for i in data_of[active]]
             )
-            val_out, _ = _forward(Xv.index_select(0, member_data), weights, biases, activation)
-            val_loss = (
-                val_out.sub_(yv.index_select(0, member_data)).abs_()
-                .mul_(val_weight.index_select(0, member_data)).sum(dim=(1, 2)).numpy()
-            )
+            X_val_m, y_val_m, val_weight_m = member_val
+            val_out, _ = _forward(X_val_m, weights, biases, activation)
+            val_loss = val_out.sub_(y_val_m).abs_().mul_(val_weight_m).sum(dim=(1, 2)).numpy()
             train_curve[active, epoch - 1] = train_loss
             val_curve[active, epoch - 1] = val_loss
 
@@ -767,7 +769,7 @@ def train_ensembles(
                     [b.index_select(0, keep_t) for b in biases],
                 )
                 weights, biases = params[:n_layers], params[n_layers:]
-                member_group, member_offset, member_weight, member_counted, member_data = (
+                member_group, member_offset, member_weight, member_counted, member_val = (
                     select(active)
                 )
 
