@@ -11,6 +11,7 @@ from lr2dnn.ensemble import (
     Ensemble,
     SeedRun,
     build_mlp,
+    start_training,
     train_ensemble,
     train_ensembles,
     train_reference,
@@ -328,3 +329,32 @@ def test_predict_and_model_check_their_arguments(data):
     with pytest.raises(ValueError, match="i must be below the number of seeds, 2, got 2"):
         ensemble.model(2)
     assert "seeds=(0, 1)" in repr(ensemble)
+
+
+def test_start_training_equals_training_one_job_after_another(data):
+    # Two jobs of different shapes on two worker processes: bit for bit what one thread gives.
+    torch.set_num_threads(1)
+    jobs = [dict(datasets=[data], seeds=[0, 1], hidden=hidden, **PROTOCOL) for hidden in [(5,), ()]]
+    alone = [train_ensembles(**job) for job in jobs]
+    futures = start_training(jobs, workers=2)
+    for job_alone, future in zip(alone, futures):
+        for a, b in zip(job_alone, future.result()):
+            for run_a, run_b in zip(a.runs, b.runs):
+                assert run_a.epochs_run == run_b.epochs_run
+                assert np.array_equal(run_a.val_loss, run_b.val_loss)
+            assert all(torch.equal(x, y) for x, y in zip(a.weights + a.biases, b.weights + b.biases))
+
+
+def test_start_training_checks_its_arguments(data):
+    with pytest.raises(TypeError, match="jobs must be a sequence"):
+        start_training({"datasets": [data], "seeds": [0]})
+    with pytest.raises(ValueError, match="at least one job"):
+        start_training([])
+    with pytest.raises(ValueError, match="missing"):
+        start_training([dict(datasets=[data])])
+    with pytest.raises(TypeError, match=r"jobs\[0\]"):
+        start_training([[data]])
+    # An error in a job's arguments comes back from its future.
+    (future,) = start_training([dict(datasets=[data], seeds=[0], hidden=(3,), activation="tanh")], workers=1)
+    with pytest.raises(ValueError):
+        future.result()

@@ -45,7 +45,9 @@ The protocol
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import pickle
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -694,40 +696,52 @@ def train_ensembles(
     theta, params, gradient, grads_W, grads_b = buffers(weights, biases)
     weights, biases = params[:n_layers], params[n_layers:]
 
-    def select(rows: np.ndarray) -> tuple:
-        # What the members in `rows` need every epoch; recomputed only when members stop.
+    def select(rows: np.ndarray) -> dict:
+        # Everything the members in `rows` need every epoch, built once per change of the
+        # members (when some stop): their shuffling groups, the rows of their data, buffers
+        # for the epoch's examples (reused every epoch) and the views of each mini-batch.
         rows_t = torch.from_numpy(rows)
         data_t = torch.from_numpy(data_of[rows])
-        return (
-            torch.from_numpy(group_of[rows]), offsets.index_select(0, rows_t),
-            row_weight.index_select(0, rows_t), counted.index_select(0, rows_t),
-            (Xv.index_select(0, data_t), yv.index_select(0, data_t),
-             val_weight.index_select(0, data_t)),
+        A = len(rows)
+        X_epoch = torch.empty(A * M, n_max, dtype=dtype)
+        y_epoch = torch.empty(A * M, dtype=dtype)
+        abs_residuals = torch.empty(A, 1, M, dtype=dtype)  # |r| of every position
+        weight = row_weight.index_select(0, rows_t)
+        X_3d, y_3d = X_epoch.view(A, M, n_max), y_epoch.view(A, 1, M)  # targets as rows
+        return dict(
+            groups=[(g, groups[g][1]) for g in np.unique(group_of[rows])],
+            group=torch.from_numpy(group_of[rows]),
+            offset=offsets.index_select(0, rows_t)[:, None],
+            X_epoch=X_epoch, y_epoch=y_epoch, abs_residuals=abs_residuals,
+            batches=[(X_3d[:, start:stop], y_3d[:, :, start:stop], weight[:, :, start:stop],
+                      abs_residuals[:, :, start:stop]) for start, stop in batches],
+            counted=counted.index_select(0, rows_t),
+            m_fit=np.array([m_fit[i] for i in data_of[rows]]),
+            val=(Xv.index_select(0, data_t), yv.index_select(0, data_t),
+                 val_weight.index_select(0, data_t)),
         )
 
-    member_group, member_offset, member_weight, member_counted, member_val = select(active)
+    state = select(active)
     with torch.no_grad():
         for epoch in range(1, max_epochs + 1):
             # Every group orders its examples with its own generator.
-            for g in np.unique(group_of[active]):
-                m = groups[g][1]
-                orders[g, :m] = torch.randperm(m, generator=shufflers[g])
-            rows = (orders.index_select(0, member_group) + member_offset[:, None]).reshape(-1)
-            A = len(active)
-            X_epoch = X_all.index_select(0, rows).reshape(A, M, n_max)
-            y_epoch = y_all.index_select(0, rows).reshape(A, 1, M)  # targets as rows
-            abs_residuals = torch.empty(A, 1, M, dtype=dtype)  # |r| of every position
-            for start, stop in batches:
-                out, inputs = _forward(X_epoch[:, start:stop], weights, biases, activation)
-                residual = out.sub_(y_epoch[:, :, start:stop])  # (A, 1, B)
-                torch.abs(residual, out=abs_residuals[:, :, start:stop])
+            for g, m in state["groups"]:
+                torch.randperm(m, generator=shufflers[g], out=orders[g, :m])
+            rows = (orders.index_select(0, state["group"]) + state["offset"]).reshape(-1)
+            torch.index_select(X_all, 0, rows, out=state["X_epoch"])
+            torch.index_select(y_all, 0, rows, out=state["y_epoch"])
+            for X_batch, y_batch, weight_batch, abs_batch in state["batches"]:
+                out, inputs = _forward(X_batch, weights, biases, activation)
+                residual = out.sub_(y_batch)  # (A, 1, B)
+                torch.abs(residual, out=abs_batch)
                 # Backward. d(mean |r|)/d(y_hat_j) = sign(r_j) / B for the B real examples
                 # of the batch, 0 for padding: the row weight holds both.
-                delta = residual.sign_().mul_(member_weight[:, :, start:stop])  # (A, 1, B)
+                delta = residual.sign_().mul_(weight_batch)  # (A, 1, B)
                 torch.bmm(delta, inputs[-1], out=grads_W[-1])  # (A, 1, n_in)
                 torch.sum(delta, dim=2, keepdim=True, out=grads_b[-1])  # (A, 1, 1)
-                # Error at the last hidden layer: an outer product, delta^T W^(L).
-                delta = delta.transpose(1, 2) * weights[-1]  # (A, B, n_in)
+                if n_layers > 1:
+                    # Error at the last hidden layer: an outer product, delta^T W^(L).
+                    delta = delta.transpose(1, 2) * weights[-1]  # (A, B, n_in)
                 for l in range(n_layers - 2, -1, -1):
                     delta = _times_derivative_(delta, inputs[l + 1], activation)
                     torch.bmm(delta.transpose(1, 2), inputs[l], out=grads_W[l])
@@ -736,10 +750,9 @@ def train_ensembles(
                         delta = torch.bmm(delta, weights[l])
                 theta.sub_(gradient, alpha=eta)  # SGD: every layer of every member at once
 
-            train_loss = abs_residuals.mul_(member_counted).sum(dim=(1, 2)).numpy() / np.array(
-                [m_fit[i] for i in data_of[active]]
-            )
-            X_val_m, y_val_m, val_weight_m = member_val
+            abs_residuals = state["abs_residuals"]
+            train_loss = abs_residuals.mul_(state["counted"]).sum(dim=(1, 2)).numpy() / state["m_fit"]
+            X_val_m, y_val_m, val_weight_m = state["val"]
             val_out, _ = _forward(X_val_m, weights, biases, activation)
             val_loss = val_out.sub_(y_val_m).abs_().mul_(val_weight_m).sum(dim=(1, 2)).numpy()
             train_curve[active, epoch - 1] = train_loss
@@ -769,9 +782,7 @@ def train_ensembles(
                     [b.index_select(0, keep_t) for b in biases],
                 )
                 weights, biases = params[:n_layers], params[n_layers:]
-                member_group, member_offset, member_weight, member_counted, member_val = (
-                    select(active)
-                )
+                state = select(active)
 
     ensembles = []
     for i in range(G):
@@ -792,3 +803,101 @@ def train_ensembles(
         b_i = [b.index_select(0, members) for b in best_biases]
         ensembles.append(Ensemble(runs, seeds, hidden, activation, W_i, b_i))
     return ensembles
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _one_thread() -> None:
+    """Initialise a worker process of :func:`start_training`: one thread per operation."""
+    torch.set_num_threads(1)
+
+
+def _train_job(job: dict) -> bytes:
+    """Run ``train_ensembles(**job)`` in a worker process; return the result pickled."""
+    # Pickled here with the standard pickler, so that the tensors travel as plain bytes
+    # rather than through the shared-memory handles of torch.multiprocessing.
+    return pickle.dumps(train_ensembles(**job))
+
+
+def _check_jobs(jobs: object) -> list[dict]:
+    if isinstance(jobs, (str, bytes, Mapping)) or not isinstance(jobs, Sequence):
+        raise TypeError(
+            f"jobs must be a sequence of dicts of keyword arguments of train_ensembles, "
+            f"got {type(jobs).__name__}"
+        )
+    if len(jobs) == 0:
+        raise ValueError("jobs must hold at least one job, got an empty sequence")
+    checked = []
+    for j, job in enumerate(jobs):
+        if not isinstance(job, Mapping):
+            raise TypeError(
+                f"jobs[{j}] must be a dict of keyword arguments of train_ensembles, "
+                f"got {type(job).__name__}"
+            )
+        missing = {"datasets", "seeds"} - set(job)
+        if missing:
+            raise ValueError(f"jobs[{j}] must give datasets and seeds, missing {sorted(missing)}")
+        checked.append(dict(job))
+    return checked
+
+
+def start_training(jobs: Sequence[Mapping[str, object]], workers: int = 2) -> list[Future]:
+    """Start several :func:`train_ensembles` calls on worker processes and return at once.
+
+    Introduced in chapter 9. ``jobs[j]`` holds the keyword arguments of one call of
+    :func:`train_ensembles` (``datasets``, ``seeds``, ``hidden``, ...). The jobs run on a pool
+    of ``workers`` processes, so that they use that many cores; each worker computes with
+    one thread (``torch.set_num_threads(1)``) and runs one job at a time, and a worker that
+    is free takes the next job in the order given: put the longest jobs first, so that the
+    workers finish at about the same time.
+
+    Each job runs exactly as ``train_ensembles(**job)`` runs in a process with one thread:
+    the same operations on the same numbers in the same order. The results are therefore the
+    same, bit for bit, as training the jobs one after another on one thread (the tests and
+    chapter 9 check it). Separate processes, unlike threads, do not share Python's
+    interpreter lock, so the Python work between the tensor operations runs in parallel too.
+
+    Parameters
+    ----------
+    jobs : sequence of dict
+        One dict of keyword arguments of :func:`train_ensembles` per job; each must give at
+        least ``datasets`` and ``seeds``. The arrays are copied to the worker processes.
+    workers : int, optional
+        The number of worker processes, at least 1 (2 by default: one per core of a laptop).
+
+    Returns
+    -------
+    list of concurrent.futures.Future
+        One per job, in the order of ``jobs``; ``future.result()`` waits for the job and
+        returns its list of :class:`Ensemble` (or raises the job's error). The pool shuts
+        down by itself when the last job is done.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``jobs`` is not a non-empty sequence of dicts with ``datasets`` and ``seeds``, or
+        ``workers`` is not a positive int. An error in a job's arguments is raised by its
+        future's ``result()``.
+    """
+    jobs = _check_jobs(jobs)
+    workers = as_int(workers, "workers", 1)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_one_thread)
+    results = []
+    for job in jobs:
+        result: Future = Future()
+        pickled = pool.submit(_train_job, job)
+        pickled.add_done_callback(lambda done, result=result: _unpickle_into(done, result))
+        results.append(result)
+    pool.shutdown(wait=False)  # the submitted jobs still run; the workers exit after them
+    return results
+
+
+def _unpickle_into(done: Future, result: Future) -> None:
+    """Pass a worker's pickled result (or its error) on to the caller's future."""
+    error = done.exception()
+    if error is not None:
+        result.set_exception(error)
+    else:
+        result.set_result(pickle.loads(done.result()))
+
