@@ -13,6 +13,8 @@ activation's derivative is written with its output, as chapter 7 does), and plai
 updates the weights. :func:`train_ensembles` goes one step further and trains the seeds of
 one architecture on several data sets (forecast origins, target scales) as one batched
 model, so that the Python overhead of a training step is paid once for all of them.
+:func:`start_training` runs several such calls at once on worker processes, one per core,
+with results identical, bit for bit, to running them one after another on one thread.
 
 :func:`train_reference` is the straightforward loop (``nn.Linear`` layers, autograd,
 ``torch.optim.SGD``) for one seed. Both follow the same protocol, and for the same seed they
