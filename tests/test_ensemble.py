@@ -7,7 +7,15 @@ import pytest
 import torch
 from torch import nn
 
-from lr2dnn.ensemble import Ensemble, SeedRun, build_mlp, train_ensemble, train_reference
+from lr2dnn.ensemble import (
+    Ensemble,
+    SeedRun,
+    build_mlp,
+    start_training,
+    train_ensemble,
+    train_ensembles,
+    train_reference,
+)
 
 SEEDS = (0, 1, 2, 3)
 # Small problem, big steps: seeds stop at different epochs within a second of training.
@@ -193,6 +201,63 @@ def test_float32_batched_close_to_float32_reference(data):
     np.testing.assert_allclose(ensemble.runs[0].val_loss, reference.val_loss, rtol=1e-5)
 
 
+# --------------------------------------------------------------------------- several data sets
+
+
+def test_several_data_sets_of_different_sizes_train_as_if_alone(data):
+    """Data sets with fewer examples, fewer features and an empty last batch: padding
+    changes nothing; every member equals the one-seed reference on its own data."""
+    X_fit, y_fit, X_val, y_val = data
+    datasets = [
+        (X_fit, y_fit, X_val, y_val),
+        (X_fit[:60, :3], y_fit[:60] ** 2, X_val[:20, :3], y_val[:20]),  # batch 3 is empty
+        (X_fit[5:77, :1], -y_fit[5:77], X_val[3:, :1], y_val[3:]),
+    ]
+    seeds = (2, 0)
+    protocol = dict(PROTOCOL, max_epochs=25)
+    ensembles = train_ensembles(datasets, seeds=seeds, hidden=(5,), **protocol)
+    assert len(ensembles) == len(datasets)
+    for (Xf, yf, Xv, yv), ensemble in zip(datasets, ensembles):
+        assert ensemble.n_inputs == Xf.shape[1]
+        assert ensemble.predict(Xv).shape == (len(seeds), len(yv))
+        for i, seed in enumerate(seeds):
+            reference, model = train_reference(
+                Xf, yf, Xv, yv, seed=seed, hidden=(5,), **protocol
+            )
+            run = ensemble.runs[i]
+            assert (run.seed, run.epochs_run, run.best_epoch) == (
+                seed, reference.epochs_run, reference.best_epoch
+            )
+            np.testing.assert_allclose(run.train_loss, reference.train_loss, rtol=1e-10)
+            np.testing.assert_allclose(run.val_loss, reference.val_loss, rtol=1e-10)
+            np.testing.assert_allclose(
+                ensemble.predict(Xv)[i], _reference_predictions(model, Xv),
+                rtol=1e-10, atol=1e-12,
+            )
+
+
+def test_several_data_sets_stop_independently(data):
+    X_fit, y_fit, X_val, y_val = data
+    datasets = [(X_fit, y_fit, X_val, y_val), (X_fit[:70], y_fit[:70], X_val, y_val)]
+    together = train_ensembles(datasets, seeds=SEEDS, hidden=(8,), **PROTOCOL)
+    epochs = [run.epochs_run for ensemble in together for run in ensemble.runs]
+    assert len(set(epochs)) > 1 and min(epochs) < PROTOCOL["max_epochs"]
+    for dataset, ensemble in zip(datasets, together):
+        alone = train_ensemble(*dataset, seeds=SEEDS, hidden=(8,), **PROTOCOL)
+        for a, b in zip(alone.runs, ensemble.runs):
+            assert a.epochs_run == b.epochs_run
+            np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-12)
+
+
+def test_backward_pass_uses_public_operators_only():
+    import inspect
+
+    import lr2dnn.ensemble as module
+
+    source = inspect.getsource(module)
+    assert "torch.ops" not in source and "_foreach" not in source
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -246,6 +311,14 @@ def test_bad_settings_are_rejected(data):
         train_ensemble(*args, seeds=[0], dtype=torch.float16)
     with pytest.raises(TypeError, match="n_inputs must be an int"):
         build_mlp("4")
+    with pytest.raises(ValueError, match="datasets must hold at least one data set"):
+        train_ensembles([], seeds=[0])
+    with pytest.raises(TypeError, match=r"datasets\[1\] must be a tuple"):
+        train_ensembles([args, args[:3]], seeds=[0])
+    with pytest.raises(TypeError, match="datasets must be a sequence"):
+        train_ensembles(X_fit, seeds=[0])
+    with pytest.raises(ValueError, match="X_val must have the same number of features"):
+        train_ensembles([args, (X_fit, y_fit, X_val[:, :2], y_val)], seeds=[0])
 
 
 def test_predict_and_model_check_their_arguments(data):
@@ -256,3 +329,32 @@ def test_predict_and_model_check_their_arguments(data):
     with pytest.raises(ValueError, match="i must be below the number of seeds, 2, got 2"):
         ensemble.model(2)
     assert "seeds=(0, 1)" in repr(ensemble)
+
+
+def test_start_training_equals_training_one_job_after_another(data):
+    # Two jobs of different shapes on two worker processes: bit for bit what one thread gives.
+    torch.set_num_threads(1)
+    jobs = [dict(datasets=[data], seeds=[0, 1], hidden=hidden, **PROTOCOL) for hidden in [(5,), ()]]
+    alone = [train_ensembles(**job) for job in jobs]
+    futures = start_training(jobs, workers=2)
+    for job_alone, future in zip(alone, futures):
+        for a, b in zip(job_alone, future.result()):
+            for run_a, run_b in zip(a.runs, b.runs):
+                assert run_a.epochs_run == run_b.epochs_run
+                assert np.array_equal(run_a.val_loss, run_b.val_loss)
+            assert all(torch.equal(x, y) for x, y in zip(a.weights + a.biases, b.weights + b.biases))
+
+
+def test_start_training_checks_its_arguments(data):
+    with pytest.raises(TypeError, match="jobs must be a sequence"):
+        start_training({"datasets": [data], "seeds": [0]})
+    with pytest.raises(ValueError, match="at least one job"):
+        start_training([])
+    with pytest.raises(ValueError, match="missing"):
+        start_training([dict(datasets=[data])])
+    with pytest.raises(TypeError, match=r"jobs\[0\]"):
+        start_training([[data]])
+    # An error in a job's arguments comes back from its future.
+    (future,) = start_training([dict(datasets=[data], seeds=[0], hidden=(3,), activation="tanh")], workers=1)
+    with pytest.raises(ValueError):
+        future.result()

@@ -11,6 +11,7 @@ from lr2dnn.timeseries import (
     lag_features,
     lagged_split,
     naive_forecast,
+    one_step_ahead,
     split_by_target_day,
 )
 
@@ -222,3 +223,72 @@ def test_lagged_split_rejects_constant_series_and_wrong_columns():
     split = lagged_split(np.arange(30.0) ** 2, k=2, first_test_day=20)
     with pytest.raises(ValueError, match=r"X must have k=2 columns, got shape \(3, 3\)"):
         split.scale_X(np.ones((3, 3)))
+
+
+# --------------------------------------------------------------------------- one_step_ahead
+
+
+def _seasonal_series(T=120, seed=4):
+    """A weekly pattern on a wandering level, on a log-like scale."""
+    rng = np.random.default_rng(seed)
+    level = 5 + np.cumsum(rng.normal(scale=0.05, size=T))
+    weekly = np.tile([0.3, 0.1, 0.2, 0.0, -0.1, -0.6, -0.8], T // 7 + 1)[:T]
+    return level + weekly + rng.normal(scale=0.05, size=T)
+
+
+def _sarima(endog):
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    return SARIMAX(endog, order=(0, 1, 1), seasonal_order=(0, 1, 1, 7), concentrate_scale=True)
+
+
+def test_one_step_ahead_random_walk_forecasts_the_previous_value():
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    series = np.array([2.0, 5.0, 3.0, 4.0, 8.0, 6.0, 7.0])
+    forecasts, params = one_step_ahead(lambda e: SARIMAX(e, order=(0, 1, 0)), series, 5)
+    np.testing.assert_allclose(forecasts[1:], series[:-1])
+    assert forecasts.shape == series.shape and params.shape == (1,)
+
+
+def test_one_step_ahead_never_reads_the_future():
+    """Change the series after day d: no forecast up to day d may move."""
+    series = _seasonal_series()
+    first_test_day = 84
+    forecasts, params = one_step_ahead(_sarima, series, first_test_day)
+    for d in (first_test_day, 100, 116):
+        changed = series.copy()
+        changed[d + 1 :] += 3.0
+        moved, moved_params = one_step_ahead(_sarima, changed, first_test_day)
+        np.testing.assert_array_equal(moved_params, params)  # estimated on training days only
+        np.testing.assert_allclose(moved[: d + 1], forecasts[: d + 1], rtol=0, atol=1e-12)
+        assert np.abs(moved[d + 2 :] - forecasts[d + 2 :]).min() > 0.1  # later ones do move
+
+
+def test_one_step_ahead_estimates_on_the_training_days():
+    """Changing a training day changes the parameters: they are estimated there."""
+    series = _seasonal_series()
+    _, params = one_step_ahead(_sarima, series, 84)
+    changed = series.copy()
+    changed[40:50] += np.linspace(0, 1, 10)
+    _, other = one_step_ahead(_sarima, changed, 84)
+    assert np.abs(other - params).max() > 1e-3
+
+
+def test_one_step_ahead_equals_refiltering_with_frozen_parameters():
+    """The forecasts on the test days are the Kalman filter's, with the training fit's params."""
+    series = _seasonal_series()
+    forecasts, params = one_step_ahead(_sarima, series, 84)
+    fitted = _sarima(series[:84]).fit(disp=False)
+    np.testing.assert_allclose(params, fitted.params)
+    np.testing.assert_allclose(forecasts[:84], fitted.predict(), rtol=1e-10, atol=1e-10)
+
+
+def test_one_step_ahead_checks_its_arguments():
+    series = _seasonal_series(30)
+    with pytest.raises(TypeError, match="make_model must be callable"):
+        one_step_ahead("sarima", series, 20)
+    with pytest.raises(ValueError, match="first_test_day must be between 2 and 29"):
+        one_step_ahead(_sarima, series, 30)
+    with pytest.raises(ValueError, match="series must hold finite numbers"):
+        one_step_ahead(_sarima, [1.0, np.nan, 2.0, 3.0], 2)

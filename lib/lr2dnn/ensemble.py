@@ -8,7 +8,13 @@ of one configuration together: each layer's weights are stacked into one tensor 
 leading seed dimension, ``W`` of shape ``(S, n_out, n_in)`` (each seed's ``nn.Linear.weight``),
 and every seed's mini-batch goes through the same batched matrix products (``torch.baddbmm``
 forward, ``torch.bmm`` backward). The gradients are the backpropagation equations written
-out by hand for the mean absolute error loss, and plain SGD updates the weights.
+out by hand for the mean absolute error loss, with public tensor operations only (the
+activation's derivative is written with its output, as chapter 7 does), and plain SGD
+updates the weights. :func:`train_ensembles` goes one step further and trains the seeds of
+one architecture on several data sets (forecast origins, target scales) as one batched
+model, so that the Python overhead of a training step is paid once for all of them.
+:func:`start_training` runs several such calls at once on worker processes, one per core,
+with results identical, bit for bit, to running them one after another on one thread.
 
 :func:`train_reference` is the straightforward loop (``nn.Linear`` layers, autograd,
 ``torch.optim.SGD``) for one seed. Both follow the same protocol, and for the same seed they
@@ -41,7 +47,9 @@ The protocol
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import pickle
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -412,6 +420,26 @@ def _activate_(z: torch.Tensor, activation: str) -> torch.Tensor:
     return z.relu_() if activation == "relu" else z.sigmoid_()
 
 
+def _times_derivative_(delta: torch.Tensor, a: torch.Tensor, activation: str) -> torch.Tensor:
+    """Multiply ``delta`` in place by the activation's derivative, written with its output ``a``.
+
+    This is the factor sigma'(z) of chapter 7's backpropagation equations, expressed through
+    the activation a = sigma(z) that the forward pass kept:
+
+    - ReLU: sigma'(z) is 1 where the unit is active (a > 0) and 0 where it is not. Because
+      a = max(0, z) >= 0, that indicator is ``sign(a)``; it is computed in place in ``a``
+      (the layer's output is not needed any more at this point of the backward pass). The
+      float ``sign`` is used rather than the boolean ``a > 0`` because the boolean product
+      is several times slower on the CPU for these tensor sizes.
+    - sigmoid: sigma'(z) = sigma(z) (1 - sigma(z)) = a (1 - a), computed in place in ``a``
+      as a - a * a (one ``addcmul_``, which is as fast as PyTorch's own backward kernel,
+      while ``(1 - a) * a`` takes three passes over the tensor).
+    """
+    if activation == "relu":
+        return delta.mul_(a.sign_())
+    return delta.mul_(a.addcmul_(a, a, value=-1))
+
+
 def _forward(
     a: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor], activation: str
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -432,6 +460,28 @@ def _forward(
         inputs.append(a)
     out = torch.baddbmm(biases[-1], weights[-1], a.transpose(1, 2))
     return out, inputs
+
+
+def _one_buffer(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Copy ``tensors`` into one flat buffer; return it and views of it shaped like them.
+
+    The trainer keeps all parameters in one buffer and all gradients in another with the
+    same layout, so that one SGD step is one operation, ``theta -= eta * gradient``.
+    """
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    parts = torch.split(flat, [t.numel() for t in tensors])
+    return flat, [part.view(t.shape) for part, t in zip(parts, tensors)]
+
+
+def _check_seeds(seeds: object) -> tuple[int, ...]:
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
+    seeds = tuple(_check_seed(seed, "seeds") for seed in seeds)
+    if len(seeds) == 0:
+        raise ValueError("seeds must hold at least one seed, got an empty sequence")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    return seeds
 
 
 def train_ensemble(
@@ -457,9 +507,11 @@ def train_ensemble(
     are still training form one tensor of shape ``(S, n_out, n_in)``, the mini-batches of all
     seeds one tensor of shape ``(S, batch, n)``, and one ``torch.baddbmm`` computes every
     seed's layer at once. The backward pass applies the backpropagation equations for the
-    mean absolute error by hand (``torch.bmm`` for the weight gradients), then SGD updates
-    all seeds in one step. When a seed stops, it is dropped from the stacked tensors, so
-    it is no longer updated and costs nothing.
+    mean absolute error by hand (``torch.bmm`` for the weight gradients, the activation's
+    derivative written with its output), then SGD updates all seeds. When a seed stops, it
+    is dropped from the stacked tensors, so it is no longer updated and costs nothing.
+
+    This is :func:`train_ensembles` with one data set.
 
     Parameters
     ----------
@@ -480,95 +532,240 @@ def train_ensemble(
     TypeError, ValueError
         If an argument has the wrong type, shape or value (the message names it).
     """
-    X_fit, y_fit, X_val, y_val = _check_data(X_fit, y_fit, X_val, y_val)
+    return train_ensembles(
+        [(X_fit, y_fit, X_val, y_val)], seeds=seeds, hidden=hidden, activation=activation,
+        eta=eta, batch_size=batch_size, max_epochs=max_epochs, patience=patience, dtype=dtype,
+    )[0]
+
+
+def _check_datasets(datasets: object) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    if isinstance(datasets, (str, bytes)) or not isinstance(datasets, Sequence):
+        raise TypeError(
+            f"datasets must be a sequence of (X_fit, y_fit, X_val, y_val) tuples, "
+            f"got {type(datasets).__name__}"
+        )
+    if len(datasets) == 0:
+        raise ValueError("datasets must hold at least one data set, got an empty sequence")
+    checked = []
+    for i, dataset in enumerate(datasets):
+        if not isinstance(dataset, Sequence) or len(dataset) != 4:
+            raise TypeError(
+                f"datasets[{i}] must be a tuple (X_fit, y_fit, X_val, y_val), got "
+                f"{type(dataset).__name__}"
+            )
+        checked.append(_check_data(*dataset))
+    return checked
+
+
+def train_ensembles(
+    datasets: Sequence[tuple[object, object, object, object]],
+    *,
+    seeds: Sequence[int],
+    hidden: Sequence[int] = (),
+    activation: str = "relu",
+    eta: float = 0.001,
+    batch_size: int = 128,
+    max_epochs: int = 5000,
+    patience: int = 1000,
+    dtype: torch.dtype = torch.float32,
+) -> list[Ensemble]:
+    """Train the seeds of one architecture on several data sets together, as one batched model.
+
+    Introduced in chapter 9. ``datasets[i] = (X_fit, y_fit, X_val, y_val)`` is one problem
+    (for example the examples of another forecast origin, or another target scale); every
+    pair (data set i, seed s) is one *member*, trained exactly as :func:`train_reference`
+    would train it with seed s on data set i. All members are stacked along the first
+    dimension of the weight tensors, as :func:`train_ensemble` stacks seeds, so each layer
+    of every member is computed by one batched matrix product.
+
+    Data sets may differ in their numbers of examples and features. Internally every data
+    set is padded with zero rows to the largest number of fitting (and validation) examples
+    and with zero columns to the largest number of features; a padded column's weight gets
+    a zero gradient and never moves, and a padded row has weight 0 in the loss, so neither
+    changes what a member learns. Each member's mini-batch loss is the mean over its own
+    examples in that batch (the last batch of a smaller data set may be short, or empty:
+    then the member's step is zero). Padding costs memory traffic: data sets of very
+    different sizes (say 1 and 84 features) are faster trained in separate calls.
+
+    Parameters
+    ----------
+    datasets : sequence of tuples (X_fit, y_fit, X_val, y_val)
+        One or more data sets, each as in :func:`train_reference`.
+    seeds : sequence of int
+        One or more distinct non-negative seeds, used for every data set.
+    hidden, activation, eta, batch_size, max_epochs, patience, dtype
+        As in :func:`train_reference`.
+
+    Returns
+    -------
+    list of Ensemble
+        One per data set, in the order of ``datasets``, each with one run per seed.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type, shape or value (the message names it).
+    """
+    checked = _check_datasets(datasets)
     eta, batch_size, max_epochs, patience = _check_protocol(eta, batch_size, max_epochs, patience)
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
-        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
-    seeds = tuple(_check_seed(seed, "seeds") for seed in seeds)
-    if len(seeds) == 0:
-        raise ValueError("seeds must hold at least one seed, got an empty sequence")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}")
-    n_inputs, hidden, activation = _check_architecture(X_fit.shape[1], hidden, activation)
+    seeds = _check_seeds(seeds)
+    _, hidden, activation = _check_architecture(1, hidden, activation)
     dtype = _check_dtype(dtype)
 
-    # Initial weights: seed by seed, exactly as a single model would get them.
-    nets = [build_mlp(n_inputs, hidden, activation, seed, dtype) for seed in seeds]
+    G, S = len(checked), len(seeds)
+    P = G * S  # members: (data set i, seed s) is member i * S + s
+    n_features = [X_fit.shape[1] for X_fit, _, _, _ in checked]
+    m_fit = [len(y_fit) for _, y_fit, _, _ in checked]
+    m_val = [len(y_val) for _, _, _, y_val in checked]
+    n_max, M, M_val = max(n_features), max(m_fit), max(m_val)
+
+    # Data, padded: data set i occupies rows i*M .. i*M + M - 1 of X_all; its rows from
+    # m_fit[i] on (and its columns from n_features[i] on) are zeros.
+    X_all = torch.zeros(G * M, n_max, dtype=dtype)
+    y_all = torch.zeros(G * M, dtype=dtype)
+    Xv = torch.zeros(G, M_val, n_max, dtype=dtype)
+    yv = torch.zeros(G, 1, M_val, dtype=dtype)
+    for i, (X_fit, y_fit, X_val, y_val) in enumerate(checked):
+        X_all[i * M : i * M + m_fit[i], : n_features[i]] = torch.as_tensor(X_fit, dtype=dtype)
+        y_all[i * M : i * M + m_fit[i]] = torch.as_tensor(y_fit, dtype=dtype)
+        Xv[i, : m_val[i], : n_features[i]] = torch.as_tensor(X_val, dtype=dtype)
+        yv[i, 0, : m_val[i]] = torch.as_tensor(y_val, dtype=dtype)
+
+    data_of = np.repeat(np.arange(G), S)  # data set of each member
+    seed_of = np.tile(np.arange(S), G)  # position in seeds of each member
+    # Weight of position j of an epoch in member p's loss: 1 / (size of the mini-batch that
+    # holds j) for the member's real examples, 0 for padding. `counted` is 1 or 0.
+    positions = np.arange(M)
+    row_weight = np.zeros((P, 1, M))
+    counted = np.zeros((P, 1, M))
+    for p in range(P):
+        m = m_fit[data_of[p]]
+        real = positions < m
+        batch_start = positions // batch_size * batch_size
+        row_weight[p, 0, real] = 1.0 / np.minimum(batch_size, m - batch_start[real])
+        counted[p, 0, real] = 1.0
+    row_weight = torch.as_tensor(row_weight, dtype=dtype)
+    counted = torch.as_tensor(counted, dtype=dtype)
+    val_weight = torch.zeros(G, 1, M_val, dtype=dtype)
+    for i in range(G):
+        val_weight[i, 0, : m_val[i]] = 1.0 / m_val[i]
+
+    # Initial weights: member by member, exactly as a single model would get them, with
+    # zero columns for padded features.
     n_layers = len(hidden) + 1
-    linears = [[layer for layer in net if isinstance(layer, nn.Linear)] for net in nets]
+    weights = [[] for _ in range(n_layers)]
+    biases = [[] for _ in range(n_layers)]
+    for p in range(P):
+        net = build_mlp(n_features[data_of[p]], hidden, activation, seeds[seed_of[p]], dtype)
+        linears = [layer for layer in net if isinstance(layer, nn.Linear)]
+        with torch.no_grad():
+            for l, layer in enumerate(linears):
+                W = layer.weight
+                if l == 0 and W.shape[1] < n_max:
+                    W = torch.cat([W, W.new_zeros(W.shape[0], n_max - W.shape[1])], dim=1)
+                weights[l].append(W)
+                biases[l].append(layer.bias.reshape(1, -1))
     with torch.no_grad():
-        weights = [
-            torch.stack([lin[l].weight for lin in linears]).contiguous()
-            for l in range(n_layers)
-        ]
-        biases = [
-            torch.stack([lin[l].bias.reshape(1, -1) for lin in linears]).contiguous()
-            for l in range(n_layers)
-        ]
+        weights = [torch.stack(W).contiguous() for W in weights]
+        biases = [torch.stack(b).contiguous() for b in biases]
     best_weights = [W.clone() for W in weights]
     best_biases = [b.clone() for b in biases]
 
-    X = torch.as_tensor(X_fit, dtype=dtype)
-    y = torch.as_tensor(y_fit, dtype=dtype)
-    Xv = torch.as_tensor(X_val, dtype=dtype)
-    yv = torch.as_tensor(y_val, dtype=dtype).reshape(1, 1, -1)
-    m, m_val = X.shape[0], Xv.shape[0]
-    S = len(seeds)
-    batches = [(start, min(start + batch_size, m)) for start in range(0, m, batch_size)]
+    # Shuffling: one generator per (seed, number of fitting examples); members that share
+    # both draw the same orders, so the order is drawn once for all of them. `orders[g]`
+    # holds group g's order of the epoch in its first m places and the padding positions
+    # m, m + 1, ..., M - 1 after them.
+    groups = sorted({(seed_of[p], m_fit[data_of[p]]) for p in range(P)})
+    group_of = np.array([groups.index((seed_of[p], m_fit[data_of[p]])) for p in range(P)])
+    shufflers = [torch.Generator().manual_seed(seeds[s]) for s, _ in groups]
+    orders = torch.arange(M).repeat(len(groups), 1)
+    offsets = torch.as_tensor(data_of * M)  # first row of each member's data set in X_all
+    batches = [(start, min(start + batch_size, M)) for start in range(0, M, batch_size)]
 
-    shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
-    active = np.arange(S)  # positions (in seeds) of the seeds still training
-    train_curve = np.full((S, max_epochs), np.nan)
-    val_curve = np.full((S, max_epochs), np.nan)
-    best_val = np.full(S, np.inf)
-    best_epoch = np.zeros(S, dtype=np.int64)
-    epochs_run = np.zeros(S, dtype=np.int64)
-    params = weights + biases
+    active = np.arange(P)  # members still training
+    train_curve = np.full((P, max_epochs), np.nan)
+    val_curve = np.full((P, max_epochs), np.nan)
+    best_val = np.full(P, np.inf)
+    best_epoch = np.zeros(P, dtype=np.int64)
+    epochs_run = np.zeros(P, dtype=np.int64)
 
+    def buffers(weights: list[torch.Tensor], biases: list[torch.Tensor]) -> tuple:
+        # All parameters in one buffer (theta), all gradients in another with the same layout.
+        theta, params = _one_buffer(weights + biases)
+        gradient, grads = _one_buffer(params)
+        return theta, params, gradient, grads[:n_layers], grads[n_layers:]
+
+    theta, params, gradient, grads_W, grads_b = buffers(weights, biases)
+    weights, biases = params[:n_layers], params[n_layers:]
+
+    def select(rows: np.ndarray) -> dict:
+        # Everything the members in `rows` need every epoch, built once per change of the
+        # members (when some stop): their shuffling groups, the rows of their data, buffers
+        # for the epoch's examples (reused every epoch) and the views of each mini-batch.
+        rows_t = torch.from_numpy(rows)
+        data_t = torch.from_numpy(data_of[rows])
+        A = len(rows)
+        X_epoch = torch.empty(A * M, n_max, dtype=dtype)
+        y_epoch = torch.empty(A * M, dtype=dtype)
+        abs_residuals = torch.empty(A, 1, M, dtype=dtype)  # |r| of every position
+        weight = row_weight.index_select(0, rows_t)
+        X_3d, y_3d = X_epoch.view(A, M, n_max), y_epoch.view(A, 1, M)  # targets as rows
+        return dict(
+            groups=[(g, groups[g][1]) for g in np.unique(group_of[rows])],
+            group=torch.from_numpy(group_of[rows]),
+            offset=offsets.index_select(0, rows_t)[:, None],
+            X_epoch=X_epoch, y_epoch=y_epoch, abs_residuals=abs_residuals,
+            batches=[(X_3d[:, start:stop], y_3d[:, :, start:stop], weight[:, :, start:stop],
+                      abs_residuals[:, :, start:stop]) for start, stop in batches],
+            counted=counted.index_select(0, rows_t),
+            m_fit=np.array([m_fit[i] for i in data_of[rows]]),
+            val=(Xv.index_select(0, data_t), yv.index_select(0, data_t),
+                 val_weight.index_select(0, data_t)),
+        )
+
+    state = select(active)
     with torch.no_grad():
         for epoch in range(1, max_epochs + 1):
-            # Every seed orders the examples with its own generator.
-            order = torch.stack([torch.randperm(m, generator=shufflers[s]) for s in active])
-            X_epoch = X[order]  # (A, m, n): seed s's examples in its order
-            y_epoch = y[order].unsqueeze(1)  # (A, 1, m): targets as rows
-            abs_sums = []
-            for start, stop in batches:
-                out, inputs = _forward(X_epoch[:, start:stop], weights, biases, activation)
-                residual = out.sub_(y_epoch[:, :, start:stop])  # (A, 1, B)
-                abs_sums.append(residual.abs().sum(dim=(1, 2)))
-                # Backward. d(mean |r|)/d(y_hat) = sign(r) / B; the 1/B is folded into the
-                # step size below (exact when B is a power of two, as 128 is).
-                delta = residual.sign_()  # (A, 1, B): output layer, one row per seed
-                grads_W = [torch.bmm(delta, inputs[-1])]  # (A, 1, n_in)
-                grads_b = [delta.sum(dim=2, keepdim=True)]  # (A, 1, 1)
-                # Error at the last hidden layer: an outer product, sign(r)^T W^(L).
-                delta = delta.transpose(1, 2) * weights[-1]  # (A, B, n_in)
+            # Every group orders its examples with its own generator.
+            for g, m in state["groups"]:
+                torch.randperm(m, generator=shufflers[g], out=orders[g, :m])
+            rows = (orders.index_select(0, state["group"]) + state["offset"]).reshape(-1)
+            torch.index_select(X_all, 0, rows, out=state["X_epoch"])
+            torch.index_select(y_all, 0, rows, out=state["y_epoch"])
+            for X_batch, y_batch, weight_batch, abs_batch in state["batches"]:
+                out, inputs = _forward(X_batch, weights, biases, activation)
+                residual = out.sub_(y_batch)  # (A, 1, B)
+                torch.abs(residual, out=abs_batch)
+                # Backward. d(mean |r|)/d(y_hat_j) = sign(r_j) / B for the B real examples
+                # of the batch, 0 for padding: the row weight holds both.
+                delta = residual.sign_().mul_(weight_batch)  # (A, 1, B)
+                torch.bmm(delta, inputs[-1], out=grads_W[-1])  # (A, 1, n_in)
+                torch.sum(delta, dim=2, keepdim=True, out=grads_b[-1])  # (A, 1, 1)
+                if n_layers > 1:
+                    # Error at the last hidden layer: an outer product, delta^T W^(L).
+                    delta = delta.transpose(1, 2) * weights[-1]  # (A, B, n_in)
                 for l in range(n_layers - 2, -1, -1):
-                    a = inputs[l + 1]  # this layer's output, after the activation
-                    if activation == "relu":
-                        delta = torch.ops.aten.threshold_backward(delta, a, 0)
-                    else:
-                        delta = torch.ops.aten.sigmoid_backward(delta, a)
-                    grads_W.append(torch.bmm(delta.transpose(1, 2), inputs[l]))
-                    grads_b.append(delta.sum(dim=1, keepdim=True))
+                    delta = _times_derivative_(delta, inputs[l + 1], activation)
+                    torch.bmm(delta.transpose(1, 2), inputs[l], out=grads_W[l])
+                    torch.sum(delta, dim=1, keepdim=True, out=grads_b[l])
                     if l > 0:
                         delta = torch.bmm(delta, weights[l])
-                grads_W.reverse()
-                grads_b.reverse()
-                torch._foreach_add_(params, grads_W + grads_b, alpha=-eta / (stop - start))
+                theta.sub_(gradient, alpha=eta)  # SGD: every layer of every member at once
 
-            train_loss = (torch.stack(abs_sums).sum(dim=0) / m).numpy()
-            val_out, _ = _forward(Xv.expand(len(active), m_val, -1), weights, biases, activation)
-            val_loss = (val_out.sub_(yv).abs_().sum(dim=(1, 2)) / m_val).numpy()
+            abs_residuals = state["abs_residuals"]
+            train_loss = abs_residuals.mul_(state["counted"]).sum(dim=(1, 2)).numpy() / state["m_fit"]
+            X_val_m, y_val_m, val_weight_m = state["val"]
+            val_out, _ = _forward(X_val_m, weights, biases, activation)
+            val_loss = val_out.sub_(y_val_m).abs_().mul_(val_weight_m).sum(dim=(1, 2)).numpy()
             train_curve[active, epoch - 1] = train_loss
             val_curve[active, epoch - 1] = val_loss
 
             improved = val_loss < best_val[active]
             if improved.any():
-                rows = torch.from_numpy(np.flatnonzero(improved))
+                rows_i = torch.from_numpy(np.flatnonzero(improved))
                 targets = torch.from_numpy(active[improved])
                 for best, current in zip(best_weights + best_biases, params):
-                    best.index_copy_(0, targets, current.index_select(0, rows))
+                    best.index_copy_(0, targets, current.index_select(0, rows_i))
                 best_val[active[improved]] = val_loss[improved]
                 best_epoch[active[improved]] = epoch
 
@@ -582,20 +779,127 @@ def train_ensemble(
                 if len(active) == 0:
                     break
                 keep_t = torch.from_numpy(keep)
-                weights = [W.index_select(0, keep_t) for W in weights]
-                biases = [b.index_select(0, keep_t) for b in biases]
-                params = weights + biases
-                # X_epoch is rebuilt next epoch from the remaining seeds' orders.
+                theta, params, gradient, grads_W, grads_b = buffers(
+                    [W.index_select(0, keep_t) for W in weights],
+                    [b.index_select(0, keep_t) for b in biases],
+                )
+                weights, biases = params[:n_layers], params[n_layers:]
+                state = select(active)
 
-    runs = [
-        SeedRun(
-            seed=seeds[s],
-            epochs_run=int(epochs_run[s]),
-            best_epoch=int(best_epoch[s]),
-            best_val_loss=float(best_val[s]),
-            train_loss=train_curve[s, : epochs_run[s]].copy(),
-            val_loss=val_curve[s, : epochs_run[s]].copy(),
+    ensembles = []
+    for i in range(G):
+        members = torch.arange(i * S, (i + 1) * S)
+        runs = [
+            SeedRun(
+                seed=seeds[s],
+                epochs_run=int(epochs_run[i * S + s]),
+                best_epoch=int(best_epoch[i * S + s]),
+                best_val_loss=float(best_val[i * S + s]),
+                train_loss=train_curve[i * S + s, : epochs_run[i * S + s]].copy(),
+                val_loss=val_curve[i * S + s, : epochs_run[i * S + s]].copy(),
+            )
+            for s in range(S)
+        ]
+        W_i = [W.index_select(0, members) for W in best_weights]
+        W_i[0] = W_i[0][:, :, : n_features[i]].contiguous()
+        b_i = [b.index_select(0, members) for b in best_biases]
+        ensembles.append(Ensemble(runs, seeds, hidden, activation, W_i, b_i))
+    return ensembles
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _one_thread() -> None:
+    """Initialise a worker process of :func:`start_training`: one thread per operation."""
+    torch.set_num_threads(1)
+
+
+def _train_job(job: dict) -> bytes:
+    """Run ``train_ensembles(**job)`` in a worker process; return the result pickled."""
+    # Pickled here with the standard pickler, so that the tensors travel as plain bytes
+    # rather than through the shared-memory handles of torch.multiprocessing.
+    return pickle.dumps(train_ensembles(**job))
+
+
+def _check_jobs(jobs: object) -> list[dict]:
+    if isinstance(jobs, (str, bytes, Mapping)) or not isinstance(jobs, Sequence):
+        raise TypeError(
+            f"jobs must be a sequence of dicts of keyword arguments of train_ensembles, "
+            f"got {type(jobs).__name__}"
         )
-        for s in range(S)
-    ]
-    return Ensemble(runs, seeds, hidden, activation, best_weights, best_biases)
+    if len(jobs) == 0:
+        raise ValueError("jobs must hold at least one job, got an empty sequence")
+    checked = []
+    for j, job in enumerate(jobs):
+        if not isinstance(job, Mapping):
+            raise TypeError(
+                f"jobs[{j}] must be a dict of keyword arguments of train_ensembles, "
+                f"got {type(job).__name__}"
+            )
+        missing = {"datasets", "seeds"} - set(job)
+        if missing:
+            raise ValueError(f"jobs[{j}] must give datasets and seeds, missing {sorted(missing)}")
+        checked.append(dict(job))
+    return checked
+
+
+def start_training(jobs: Sequence[Mapping[str, object]], workers: int = 2) -> list[Future]:
+    """Start several :func:`train_ensembles` calls on worker processes and return at once.
+
+    Introduced in chapter 9. ``jobs[j]`` holds the keyword arguments of one call of
+    :func:`train_ensembles` (``datasets``, ``seeds``, ``hidden``, ...). The jobs run on a pool
+    of ``workers`` processes, so that they use that many cores; each worker computes with
+    one thread (``torch.set_num_threads(1)``) and runs one job at a time, and a worker that
+    is free takes the next job in the order given: put the longest jobs first, so that the
+    workers finish at about the same time.
+
+    Each job runs exactly as ``train_ensembles(**job)`` runs in a process with one thread:
+    the same operations on the same numbers in the same order. The results are therefore the
+    same, bit for bit, as training the jobs one after another on one thread (the tests and
+    chapter 9 check it). Separate processes, unlike threads, do not share Python's
+    interpreter lock, so the Python work between the tensor operations runs in parallel too.
+
+    Parameters
+    ----------
+    jobs : sequence of dict
+        One dict of keyword arguments of :func:`train_ensembles` per job; each must give at
+        least ``datasets`` and ``seeds``. The arrays are copied to the worker processes.
+    workers : int, optional
+        The number of worker processes, at least 1 (2 by default: one per core of a laptop).
+
+    Returns
+    -------
+    list of concurrent.futures.Future
+        One per job, in the order of ``jobs``; ``future.result()`` waits for the job and
+        returns its list of :class:`Ensemble` (or raises the job's error). The pool shuts
+        down by itself when the last job is done.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``jobs`` is not a non-empty sequence of dicts with ``datasets`` and ``seeds``, or
+        ``workers`` is not a positive int. An error in a job's arguments is raised by its
+        future's ``result()``.
+    """
+    jobs = _check_jobs(jobs)
+    workers = as_int(workers, "workers", 1)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_one_thread)
+    results = []
+    for job in jobs:
+        result: Future = Future()
+        pickled = pool.submit(_train_job, job)
+        pickled.add_done_callback(lambda done, result=result: _unpickle_into(done, result))
+        results.append(result)
+    pool.shutdown(wait=False)  # the submitted jobs still run; the workers exit after them
+    return results
+
+
+def _unpickle_into(done: Future, result: Future) -> None:
+    """Pass a worker's pickled result (or its error) on to the caller's future."""
+    error = done.exception()
+    if error is not None:
+        result.set_exception(error)
+    else:
+        result.set_result(pickle.loads(done.result()))
+

@@ -1,16 +1,18 @@
 """Forecasting a daily series from its own past: lag features, splits and naive baselines.
 
 Introduced in chapter 9 (the COVID-19 case study). A forecasting model there predicts the
-value on day n from the values on the k days before it. This module builds those examples
+value on day d from the values on the k days before it. This module builds those examples
 (:func:`lag_features`), splits them the way the case study's protocol does
-(:func:`split_by_target_day`, :func:`every_fifth`, :func:`lagged_split`) and computes the two
-forecasts every model is judged against (:func:`naive_forecast`).
+(:func:`split_by_target_day`, :func:`every_fifth`, :func:`lagged_split`), computes the two
+forecasts every model is judged against (:func:`naive_forecast`), and runs a statistical
+forecaster with frozen parameters one step ahead through a series (:func:`one_step_ahead`).
 
 Days are positions in the series: the first value is Day 0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -303,3 +305,66 @@ def lagged_split(
         X_test=X[test_rows], y_test=y[test_rows], day_test=days[test_rows],
         x_mean=x_mean, x_sd=x_sd, y_mean=y_mean, y_sd=y_sd,
     )
+
+
+def one_step_ahead(
+    make_model: Callable[[np.ndarray], object], series: object, first_test_day: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit a statsmodels state-space model on the training days, freeze it, forecast one step ahead.
+
+    Introduced in chapter 9. This gives a statistical forecaster exactly the information the
+    networks of the case study get:
+
+    1. the parameters are estimated (by maximum likelihood) on ``series[:first_test_day]``
+       only, i.e. on the training days;
+    2. they are then frozen, and the model is run (Kalman-filtered) through the whole series:
+       the forecast for day d is computed from the observed values of days 0 .. d-1 and the
+       frozen parameters; nothing is re-estimated on the test days.
+
+    Parameters
+    ----------
+    make_model : callable
+        ``make_model(endog)`` returns an unfitted statsmodels state-space model (an
+        ``MLEModel``, such as ``SARIMAX`` or the state-space ``ExponentialSmoothing``) for
+        the 1-d array ``endog``. It is called twice: on the training days, to fit, and on the
+        whole series, to filter with the fitted parameters.
+    series : array_like, shape (T,)
+        The values, one per day, in time order, on the scale the model works on (for
+        example ``np.log1p`` of counts); finite numbers.
+    first_test_day : int
+        The first day that is not used to estimate the parameters; at least 2 and less than
+        ``T``.
+
+    Returns
+    -------
+    forecasts : numpy.ndarray, shape (T,)
+        ``forecasts[d]`` is the one-step-ahead forecast of ``series[d]`` made from days before
+        d (on the days of the first season these come from the model's diffuse start and are
+        of little use).
+    params : numpy.ndarray
+        The parameters estimated on the training days, as the model orders them.
+
+    Raises
+    ------
+    TypeError
+        If ``make_model`` is not callable or ``first_test_day`` is not an int.
+    ValueError
+        If ``series`` is not a 1-d array of finite numbers, or ``first_test_day`` is out of
+        range.
+
+    Examples
+    --------
+    >>> from statsmodels.tsa.statespace.sarimax import SARIMAX
+    >>> def random_walk(endog):
+    ...     return SARIMAX(endog, order=(0, 1, 0))
+    >>> forecasts, params = one_step_ahead(random_walk, [1.0, 3.0, 2.0, 5.0, 4.0], 4)
+    >>> forecasts[1:].round(6).tolist()   # a random walk forecasts the last observed value
+    [1.0, 3.0, 2.0, 5.0]
+    """
+    if not callable(make_model):
+        raise TypeError(f"make_model must be callable (endog -> model), got {type(make_model).__name__}")
+    values = _check_series(series)
+    first_test_day = as_int(first_test_day, "first_test_day", minimum=2, maximum=len(values) - 1)
+    fitted = make_model(values[:first_test_day]).fit(disp=False)
+    frozen = make_model(values).filter(fitted.params)
+    return np.asarray(frozen.predict(), dtype=float), np.asarray(fitted.params, dtype=float)
