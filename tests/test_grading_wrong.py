@@ -324,15 +324,10 @@ _S02_CASES = {
         "the order from NumPy's global generator, not from rng": (
             _s02_sgd(shuffle="order = np.random.permutation(m)"),
             {"test-minibatch-sgd-hidden-epoch": 0, "test-minibatch-sgd-hidden-epochs": 0}),
-        "np.array_split into equal parts instead of batches of batch_size": (
-            _S02_SGD.format(body='''    m = len(y)
-    w, b = np.zeros(X.shape[1]), 0.0
-    for _ in range(epochs):
-        for batch in np.array_split(rng.permutation(m), -(-m // batch_size)):
-            g_w, g_b = mse_gradient(X[batch], y[batch], w, b)
-            w, b = w - eta * g_w, b - eta * g_b
-    return w, b'''),
-            {"test-minibatch-sgd-hidden-epoch": 0}),
+        "b's gradient taken at the already updated w": (
+            _s02_sgd(update="w = w - eta * mse_gradient(X[batch], y[batch], w, b)[0]\n            b = b - eta * mse_gradient(X[batch], y[batch], w, b)[1]"),
+            {"test-minibatch-sgd-visible": 0, "test-minibatch-sgd-hidden-epoch": 0, "test-minibatch-sgd-hidden-epochs": 0,
+             "test-minibatch-sgd-hidden-edges": 0}),
         "correct, and the cell also draws from NumPy's global generator": (
             _s02_sgd(shuffle="order = rng.permutation(m)\n        np.random.normal()   # a draw of my own, for an experiment"),
             {}),
