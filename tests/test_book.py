@@ -111,9 +111,16 @@ def broken_links(html: Path) -> list[tuple[str, str]]:
     return broken
 
 
+MADE_AFTER_THE_BUILD = {"lr2dnn-course.pdf"}
+"""Files the HTML build links to that a later step puts there: the PDF of the book, which
+``tools/book_pdf.py`` (``make book``, ``make pdf``) copies into the HTML folder;
+``tests/test_pdf.py`` checks that the preface's link to it then works."""
+
+
 def test_no_broken_internal_link_or_image(built_book):
     _, html = built_book
-    assert broken_links(html) == []
+    assert [(page, link) for page, link in broken_links(html)
+            if Path(link).name not in MADE_AFTER_THE_BUILD] == []
 
 
 def test_link_check_can_fail(tmp_path):

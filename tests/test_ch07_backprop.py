@@ -1,9 +1,10 @@
 """Derivation checks for chapter 7 (backpropagation).
 
-The chapter writes backpropagation for a one-hidden-layer network in the open, in the cells
-tagged ``ch07-backprop``. These tests run those very cells, and a general L-layer version
-(the solution of exercise ex-ch07-two-hidden), against central finite differences and
-``torch.autograd``.
+The chapter writes backpropagation in the open, in the cells tagged ``ch07-backprop``: for a
+network with one hidden layer, and for any number of layers (``forward_deep``,
+``backward_deep``, used in exercise ex-ch07-two-hidden). These tests run those very cells
+against central finite differences and ``torch.autograd``, for tanh, the sigmoid and ReLU; and they check the initialisation claims (He's 2/n, PyTorch's default
+variance 1/(3n), the tanh spreads of exercise ex-ch07-xavier).
 """
 
 from pathlib import Path
@@ -12,6 +13,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+
+from lr2dnn.checks import numerical_gradient, relative_error
+from lr2dnn.classification import sigmoid
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters" / "07-backpropagation.ipynb"
 TAG = "ch07-backprop"
@@ -24,7 +28,8 @@ def chapter():
     cells = [c.source for c in notebook.cells
              if c.cell_type == "code" and TAG in c.metadata.get("tags", [])]
     assert len(cells) >= 2, f"expected the cells tagged {TAG!r} in {NOTEBOOK.name}"
-    namespace = {"np": np, "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z))}
+    namespace = {"np": np, "sigmoid": sigmoid, "numerical_gradient": numerical_gradient,
+                 "relative_error": relative_error}
     for source in cells:
         exec(compile(source, f"{NOTEBOOK.name}[{TAG}]", "exec"), namespace)
     return namespace
@@ -40,25 +45,28 @@ def data(seed=0, m=20, n=3):
 # ----------------------------------------------------------------------------- reference tools
 
 
+def stack(params):
+    """The test's own packing of a dict of arrays into one vector (sorted names)."""
+    return np.concatenate([params[k].ravel() for k in sorted(params)])
+
+
 def central_differences(f, params, h=1e-6):
-    """Independent of the chapter's version: perturb a copy, never the original."""
-    grads = {}
-    for name in params:
-        g = np.zeros_like(params[name])
-        for idx in np.ndindex(g.shape):
-            plus = {k: v.copy() for k, v in params.items()}
-            minus = {k: v.copy() for k, v in params.items()}
-            plus[name][idx] += h
-            minus[name][idx] -= h
-            g[idx] = (f(plus) - f(minus)) / (2 * h)
-        grads[name] = g
-    return grads
+    """Central differences of f(dict) for every entry, via lr2dnn.checks on a stacked vector."""
+    shapes = {k: params[k].shape for k in sorted(params)}
+
+    def as_dict(theta):
+        out, start = {}, 0
+        for k, shape in shapes.items():
+            size = int(np.prod(shape))
+            out[k] = theta[start:start + size].reshape(shape)
+            start += size
+        return out
+
+    return as_dict(numerical_gradient(lambda theta: f(as_dict(theta)), stack(params), h))
 
 
 def rel_error(g1, g2):
-    v1 = np.concatenate([g1[k].ravel() for k in sorted(g1)])
-    v2 = np.concatenate([g2[k].ravel() for k in sorted(g1)])
-    return np.linalg.norm(v1 - v2) / (np.linalg.norm(v1) + np.linalg.norm(v2))
+    return relative_error(stack(g1), stack({k: g2[k] for k in g1}))
 
 
 TORCH_SIGMA = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
@@ -102,23 +110,25 @@ def test_chapter_backprop_matches_autograd(chapter, activation):
         np.testing.assert_allclose(grads[name], reference[name], rtol=1e-10, atol=1e-13)
 
 
-def test_chapter_numerical_gradient_restores_parameters(chapter):
+def test_chapter_pack_and_unpack_are_inverse(chapter):
     rng, X, y = data(4)
     params = chapter["init_params"](3, 4, rng)
-    before = {k: v.copy() for k, v in params.items()}
-    numeric = chapter["numerical_gradient"](lambda p: chapter["cost"](p, X, y), params)
+    theta = chapter["pack"](params)
+    np.testing.assert_array_equal(theta, stack(params))
+    back = chapter["unpack"](theta, params)
+    assert set(back) == set(params)
     for name in params:
-        np.testing.assert_array_equal(params[name], before[name])
-    assert rel_error(numeric, central_differences(lambda p: chapter["cost"](p, X, y), params)) < 1e-12
+        np.testing.assert_array_equal(back[name], params[name])
 
 
-def test_chapter_relative_error_is_scale_free(chapter):
-    g = {"a": np.array([1.0, 2.0])}
-    assert chapter["relative_error"](g, g) == 0.0
-    assert chapter["relative_error"](g, {"a": -g["a"]}) == pytest.approx(1.0)
-    big = {"a": 1e6 * g["a"]}
-    assert chapter["relative_error"](big, {"a": 1.01 * big["a"]}) == pytest.approx(
-        chapter["relative_error"](g, {"a": 1.01 * g["a"]}))
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_chapter_gradient_check_reports_a_small_error_and_both_gradients(chapter, activation):
+    rng, X, y = data(5)
+    params = chapter["init_params"](3, 4, rng)
+    error, grads, numeric = chapter["gradient_check"](params, X, y, activation)
+    assert error < 1e-8
+    assert rel_error(numeric, central_differences(lambda p: chapter["cost"](p, X, y, activation), params)) < 1e-12
+    assert rel_error(grads, numeric) == pytest.approx(error, rel=1e-9)
 
 
 def test_bug_from_the_exercise_is_caught_in_the_first_layer_only(chapter):
@@ -141,38 +151,6 @@ def test_bug_from_the_exercise_is_caught_in_the_first_layer_only(chapter):
 # ----------------------------------------------------------------------------- L layers
 
 
-ACTIVATIONS = {
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
-}
-
-
-def forward_deep(params, X, activation):
-    sigma, _ = ACTIVATIONS[activation]
-    L = len(params) // 2
-    cache = {"A0": X}
-    for l in range(1, L + 1):
-        Z = cache[f"A{l - 1}"] @ params[f"W{l}"].T + params[f"b{l}"]
-        cache[f"Z{l}"] = Z
-        cache[f"A{l}"] = Z if l == L else sigma(Z)
-    return cache
-
-
-def backward_deep(params, cache, y, activation):
-    """The four equations, for any number of layers (rows of the matrices are examples)."""
-    _, sigma_prime = ACTIVATIONS[activation]
-    L, m = len(params) // 2, len(y)
-    D = cache[f"A{L}"] - y[:, None]
-    grads = {}
-    for l in range(L, 0, -1):
-        grads[f"W{l}"] = D.T @ cache[f"A{l - 1}"] / m
-        grads[f"b{l}"] = D.sum(axis=0) / m
-        if l > 1:
-            D = (D @ params[f"W{l}"]) * sigma_prime(cache[f"Z{l - 1}"])
-    return grads
-
-
 def deep_params(rng, widths):
     params = {}
     for l, (n_prev, n) in enumerate(zip(widths[:-1], widths[1:]), start=1):
@@ -183,7 +161,9 @@ def deep_params(rng, widths):
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 @pytest.mark.parametrize("widths", [[3, 5, 4, 1], [3, 4, 1], [3, 6, 6, 6, 1]])
-def test_deep_backprop_matches_finite_differences_and_autograd(activation, widths):
+def test_deep_backprop_matches_finite_differences_and_autograd(chapter, activation, widths):
+    """The chapter's forward_deep and backward_deep (solution of ex-ch07-two-hidden)."""
+    forward_deep, backward_deep = chapter["forward_deep"], chapter["backward_deep"]
     rng, X, y = data(len(widths))
     params = deep_params(rng, widths)
     L = len(widths) - 1
@@ -200,8 +180,9 @@ def test_deep_backprop_matches_finite_differences_and_autograd(activation, width
         np.testing.assert_allclose(grads[name], reference[name], rtol=1e-10, atol=1e-13)
 
 
-def test_two_hidden_layer_deltas_by_hand():
+def test_two_hidden_layer_deltas_by_hand(chapter):
     # delta(3) = y_hat - y; delta(2) = (W3^T delta3) * s'(z2); delta(1) = (W2^T delta2) * s'(z1)
+    forward_deep, backward_deep = chapter["forward_deep"], chapter["backward_deep"]
     rng, X, y = data(7, m=1)
     params = deep_params(rng, [3, 4, 2, 1])
     cache = forward_deep(params, X, "tanh")
@@ -229,3 +210,47 @@ def test_sigmoid_derivative_bound():
     s = 1 / (1 + np.exp(-z))
     assert np.max(s * (1 - s)) == pytest.approx(0.25)
     assert np.max(1 - np.tanh(z) ** 2) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- initialisation
+
+
+def spread(variance, activation, depth=20, width=256, seed=0, examples=300):
+    """Standard deviation of z(l) in a network with zero biases and N(0, variance) weights."""
+    generator = torch.Generator().manual_seed(seed)
+    A = torch.randn(examples, width, generator=generator)
+    out = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)                    # small products: one thread is fastest
+    try:
+        for _ in range(depth):
+            W = torch.randn(width, width, generator=generator) * np.sqrt(variance)
+            Z = A @ W.T
+            out.append(Z.std().item())
+            A = activation(Z)
+    finally:
+        torch.set_num_threads(threads)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("variance, factor", [(1 / 3, 1 / np.sqrt(6)), (2.0, 1.0), (4.0, np.sqrt(2))])
+def test_relu_spread_per_layer_is_sqrt_of_half_n_v(variance, factor):
+    # the derivation of He's 2/n: Var(z(l)) = n v Var(z(l-1)) / 2 for ReLU (v given times 1/n)
+    s = spread(variance / 256, torch.relu)
+    assert (s[-1] / s[0]) ** (1 / 19) == pytest.approx(factor, rel=0.05)
+
+
+def test_pytorch_default_linear_weights_have_variance_one_over_3n():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(400, 300)
+    assert layer.weight.var().item() == pytest.approx(1 / (3 * 400), rel=0.02)
+    assert layer.weight.abs().max().item() <= 1 / np.sqrt(400)
+
+
+def test_tanh_spreads_of_the_xavier_exercise():
+    # exercise ex-ch07-xavier: 1/(3n) vanishes, 1/n shrinks slowly, 2/n settles below 1
+    third, xavier, double = (spread(v / 256, torch.tanh) for v in (1 / 3, 1.0, 2.0))
+    assert third[-1] < 1e-3 * third[0]
+    assert third[10] / third[9] == pytest.approx(1 / np.sqrt(3), rel=0.05)
+    assert 0.05 < xavier[-1] / xavier[0] < 0.5 and np.all(np.diff(xavier) < 0)
+    assert 0.3 < double[-1] < 1.0 and abs(double[-1] / double[-5] - 1) < 0.05

@@ -61,7 +61,7 @@ def test_output_is_affine_in_last_hidden_layer():
 
 
 @pytest.mark.parametrize("bad, error, message", [
-    (3, TypeError, r"widths must be a list of layer widths \[n_in, h_1, \.\.\., n_out\], got int"),
+    (3, TypeError, r"widths must be a list of layer widths \[n_in, n_1, \.\.\., n_out\], got int"),
     ("23", TypeError, "widths must be a list of layer widths .* got str"),
     ([3], ValueError, r"widths must hold at least 2 layer widths \(inputs and outputs\), got 1"),
     ([], ValueError, "at least 2 layer widths .* got 0"),

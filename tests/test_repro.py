@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lr2dnn.repro import pick_device, seed_everything
+from lr2dnn.repro import DEVICE_VARIABLE, pick_device, seed_everything
 
 
 def draw_all():
@@ -46,6 +46,12 @@ def test_bad_seeds(bad, error, message):
         seed_everything(bad)
 
 
+@pytest.fixture(autouse=True)
+def no_forced_device(monkeypatch):
+    """Every test starts without LR2DNN_DEVICE, whatever the shell running the tests set."""
+    monkeypatch.delenv(DEVICE_VARIABLE, raising=False)
+
+
 def test_pick_device_on_this_machine():
     expected = "cuda" if torch.cuda.is_available() else (
         "mps" if torch.backends.mps.is_available() else "cpu")
@@ -69,3 +75,46 @@ def test_pick_device_bad_requests(monkeypatch):
         pick_device("cuda")
     with pytest.raises(ValueError, match="prefer must be 'cuda', 'mps', 'cpu' or None, got 'tpu'"):
         pick_device("tpu")
+
+
+def test_the_variable_is_called_lr2dnn_device():
+    assert DEVICE_VARIABLE == "LR2DNN_DEVICE"
+
+
+@pytest.mark.parametrize("value, expected", [("cpu", "cpu"), ("meta", "meta"), (" meta ", "meta")])
+def test_environment_variable_forces_the_device(monkeypatch, value, expected):
+    monkeypatch.setenv("LR2DNN_DEVICE", value)
+    assert pick_device() == torch.device(expected)
+
+
+def test_environment_variable_overrides_an_available_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LR2DNN_DEVICE", "cpu")
+    assert pick_device().type == "cpu"
+    monkeypatch.setenv("LR2DNN_DEVICE", "cuda")
+    assert pick_device().type == "cuda"
+
+
+def test_empty_variable_counts_as_unset(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setenv("LR2DNN_DEVICE", "")
+    assert pick_device().type == "cpu"
+
+
+def test_explicit_prefer_wins_over_the_variable(monkeypatch):
+    monkeypatch.setenv("LR2DNN_DEVICE", "meta")
+    assert pick_device("cpu").type == "cpu"
+
+
+def test_bad_environment_variable(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setenv("LR2DNN_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="LR2DNN_DEVICE must be 'cuda', 'mps', 'cpu', 'meta' "
+                                         "or empty, got 'tpu'"):
+        pick_device()
+    monkeypatch.setenv("LR2DNN_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="LR2DNN_DEVICE asks for device 'cuda', but only "
+                                         "\\['cpu'\\] are available"):
+        pick_device()

@@ -1,4 +1,4 @@
-"""Tests of lr2dnn.training: the course's training loop (chapter 8, used in chapter 9)."""
+"""Tests of lr2dnn.training: the course's training loop (chapter 8)."""
 
 import copy
 

@@ -4,7 +4,9 @@ Chapter 4 (logistic regression) introduces :func:`sigmoid`, :func:`log_sigmoid`,
 :func:`binary_cross_entropy_from_logits`, :func:`accuracy` and :func:`confusion_matrix`;
 chapter 5 (softmax regression) introduces :func:`softmax`, :func:`logsumexp`,
 :func:`log_softmax`, :func:`cross_entropy_from_logits` and :func:`one_hot`. Each chapter
-writes these in the open first; later chapters import them from here.
+writes these in the open first; the versions here add input checks. Chapters 5, 6 and 7
+import :func:`sigmoid`, chapter 5 also :func:`accuracy` and :func:`confusion_matrix`; from
+chapter 8 on, the losses are PyTorch's.
 
 Notation follows the book: ``z`` is a vector of scores (logits), one per example; ``Z`` is an
 m x K matrix of scores, one row per example and one column per class; ``y`` holds the class
@@ -87,7 +89,7 @@ def _scalar_or_array(array: np.ndarray) -> float | np.ndarray:
 
 
 def sigmoid(z: float | np.ndarray) -> float | np.ndarray:
-    """The logistic sigmoid ``g(z) = 1 / (1 + exp(-z))``, element by element.
+    """The logistic sigmoid ``sigma(z) = 1 / (1 + exp(-z))``, element by element.
 
     Introduced in chapter 4. It is computed from ``exp(-|z|)``, which lies in (0, 1], so no
     score overflows: ``sigmoid(1000)`` is 1.0 and ``sigmoid(-1000)`` is 0.0, without warnings.
@@ -115,7 +117,7 @@ def sigmoid(z: float | np.ndarray) -> float | np.ndarray:
 
 
 def log_sigmoid(z: float | np.ndarray) -> float | np.ndarray:
-    """The logarithm of the sigmoid, ``log g(z) = -log(1 + exp(-z))``, element by element.
+    """The logarithm of the sigmoid, ``log sigma(z) = -log(1 + exp(-z))``, element by element.
 
     Introduced in chapter 4. Computed as ``-logaddexp(0, -z)``, which stays finite where
     ``log(sigmoid(z))`` would give ``-inf`` (e.g. ``z = -1000`` gives -1000).
@@ -128,7 +130,7 @@ def log_sigmoid(z: float | np.ndarray) -> float | np.ndarray:
     Returns
     -------
     float or numpy.ndarray
-        Values of ``log g(z)`` (all at most 0), shaped like ``z``.
+        Values of ``log sigma(z)`` (all at most 0), shaped like ``z``.
 
     Raises
     ------

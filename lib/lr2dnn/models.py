@@ -2,12 +2,12 @@
 
 Chapter 6 (from linear models to neural networks) builds a network from layers of affine
 maps with an activation between them, and counts its parameters by hand with the formula
-``sum over layers of (n_{l-1} + 1) * n_l``. Chapter 8 (PyTorch and optimisers) shows how
+``sum over layers l of (n(l-1) + 1) * n(l)``, where ``n(l)`` is the width of layer ``l``. Chapter 8 (PyTorch and optimisers) shows how
 ``torch.nn`` expresses the same network. This module gives the short versions that later
 chapters import:
 
 :func:`mlp`
-    An ``nn.Sequential`` from a list of layer widths ``[n_in, h_1, ..., n_out]``.
+    An ``nn.Sequential`` from a list of layer widths ``[n(0), n(1), ..., n(L)]``.
 :func:`mlp_parameter_count`
     The number of weights and biases of such a network, from the formula.
 :func:`count_parameters`
@@ -33,7 +33,7 @@ def _check_widths(widths: object) -> list[int]:
     """Return ``widths`` as a list of ints, or raise an error that says what is wrong."""
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
         raise TypeError(
-            "widths must be a list of layer widths [n_in, h_1, ..., n_out], "
+            "widths must be a list of layer widths [n_in, n_1, ..., n_out], "
             f"got {type(widths).__name__}"
         )
     if len(widths) < 2:
@@ -75,9 +75,10 @@ def _activation_class(activation: object) -> type[nn.Module]:
 def mlp(widths: Sequence[int], activation: str | type[nn.Module] = "relu") -> nn.Sequential:
     """Build a multilayer perceptron (a stack of fully connected layers).
 
-    Introduced in chapter 6. ``widths = [n_in, h_1, ..., h_k, n_out]`` gives a network with
-    ``len(widths) - 1`` layers with weights (its depth): layer ``l`` is
-    ``nn.Linear(widths[l - 1], widths[l])``. An activation follows every layer except the
+    Introduced in chapter 6. ``widths = [n(0), n(1), ..., n(L)]`` (inputs, the hidden layers'
+    widths, outputs) gives a network with ``L = len(widths) - 1`` layers with weights (its
+    depth): layer ``l`` is ``nn.Linear(widths[l - 1], widths[l])``, whose weight matrix is
+    ``n(l) x n(l-1)``. An activation follows every layer except the
     last, so the output is an affine function of the last hidden layer (suitable for
     regression, or for logits fed to a cross-entropy loss).
 
@@ -127,13 +128,13 @@ def mlp(widths: Sequence[int], activation: str | type[nn.Module] = "relu") -> nn
 def mlp_parameter_count(widths: Sequence[int]) -> int:
     """Number of weights and biases of the fully connected network with these widths.
 
-    Introduced in chapter 6. Layer ``l`` has an ``n_l x n_{l-1}`` weight matrix and
-    ``n_l`` biases, so the network has ``sum_l (n_{l-1} + 1) * n_l`` parameters.
+    Introduced in chapter 6. Layer ``l`` has an ``n(l) x n(l-1)`` weight matrix and
+    ``n(l)`` biases, so the network has ``sum_l (n(l-1) + 1) * n(l)`` parameters.
 
     Parameters
     ----------
     widths : sequence of int
-        Layer widths ``[n_in, h_1, ..., n_out]``, as for :func:`mlp`.
+        Layer widths ``[n(0), n(1), ..., n(L)]``, as for :func:`mlp`.
 
     Returns
     -------

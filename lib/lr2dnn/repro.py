@@ -1,10 +1,12 @@
 """Reproducibility: seeding every random number generator, choosing the torch device.
 
 Introduced in the preface; every chapter calls :func:`seed_everything` in its first cells.
+Chapter 8 chooses its device with :func:`pick_device`.
 """
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -47,14 +49,30 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+DEVICE_VARIABLE = "LR2DNN_DEVICE"
+"""The environment variable that, when set, decides what :func:`pick_device` returns."""
+
+_DEVICES = ("cuda", "mps", "cpu")
+
+
 def pick_device(prefer: str | None = None):
     """Choose the torch device to compute on: CUDA, then Apple's MPS, then the CPU.
+
+    Introduced in chapter 8. Without arguments the best available device is chosen, unless
+    the environment variable ``LR2DNN_DEVICE`` is set: then its value is used instead of
+    looking, so that a reader (or a test) can force one device for every call, for example
+    ``LR2DNN_DEVICE=cpu`` on a machine with a GPU. Besides ``"cuda"``, ``"mps"`` and
+    ``"cpu"`` it accepts ``"meta"``, PyTorch's device that records shapes but computes no
+    numbers: the course's tests use it to show that no printed result of a chapter was
+    computed on the chosen device. An empty value counts as unset. An explicit ``prefer``
+    argument is a request by the caller and wins over the variable.
 
     Parameters
     ----------
     prefer : str, optional
         ``"cuda"``, ``"mps"`` or ``"cpu"`` to ask for one device; it is used if available,
-        otherwise a ``ValueError`` says so. By default the best available one is chosen.
+        otherwise a ``ValueError`` says so. By default the best available one is chosen
+        (or the one ``LR2DNN_DEVICE`` names).
 
     Returns
     -------
@@ -64,7 +82,17 @@ def pick_device(prefer: str | None = None):
     Raises
     ------
     ValueError
-        If ``prefer`` names an unknown or unavailable device.
+        If ``prefer`` or ``LR2DNN_DEVICE`` names an unknown or unavailable device.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["LR2DNN_DEVICE"] = "meta"
+    >>> pick_device()
+    device(type='meta')
+    >>> pick_device("cpu")
+    device(type='cpu')
+    >>> del os.environ["LR2DNN_DEVICE"]
     """
     import torch
 
@@ -74,8 +102,21 @@ def pick_device(prefer: str | None = None):
     if torch.cuda.is_available():
         available.insert(0, "cuda")
     if prefer is None:
-        return torch.device(available[0])
-    if prefer not in ("cuda", "mps", "cpu"):
+        forced = os.environ.get(DEVICE_VARIABLE, "").strip()
+        if not forced:
+            return torch.device(available[0])
+        if forced not in _DEVICES + ("meta",):
+            raise ValueError(
+                f"the environment variable {DEVICE_VARIABLE} must be 'cuda', 'mps', 'cpu', "
+                f"'meta' or empty, got {forced!r}"
+            )
+        if forced != "meta" and forced not in available:
+            raise ValueError(
+                f"the environment variable {DEVICE_VARIABLE} asks for device {forced!r}, "
+                f"but only {available} are available here"
+            )
+        return torch.device(forced)
+    if prefer not in _DEVICES:
         raise ValueError(f"prefer must be 'cuda', 'mps', 'cpu' or None, got {prefer!r}")
     if prefer not in available:
         raise ValueError(

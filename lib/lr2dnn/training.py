@@ -4,7 +4,8 @@ Chapter 8 (PyTorch and optimisers) writes the training loop in the open: shuffle
 mini-batches, and for each batch ``zero_grad``, forward, loss, ``backward``, ``step``; then
 measure the validation loss. :func:`fit` is that loop, plus what a study needs around it:
 early stopping on the validation loss, restoring the best weights, and a progress bar.
-Chapter 9 (the case study) trains every model with it.
+It trains one model at a time; chapter 9 (the case study) follows the same protocol but trains
+several seeds of a network at once with :func:`lr2dnn.ensemble.train_ensemble`.
 
 :func:`fit`
     Train a model with mini-batches; returns a :class:`History`.
@@ -202,7 +203,7 @@ def fit(
 ) -> History:
     """Train ``model`` with mini-batches, early stopping and best-weight restoring.
 
-    Introduced in chapter 8, used in chapter 9. Each epoch shuffles the training examples
+    Introduced in chapter 8. Each epoch shuffles the training examples
     (``torch.randperm`` with ``generator``), cuts them into mini-batches of ``batch_size``
     (the last one may be smaller) and, for each batch, runs ``optimizer.zero_grad()``, the
     forward pass, the loss, ``backward()`` and ``optimizer.step()``. After each epoch the
