@@ -809,7 +809,7 @@ def fit_softmax(X, Y, eta, steps):
 def predict_class(X, W, b):
     {predict}
 '''
-_S05_GOOD_FIT = '''    W, b = np.zeros((X.shape[1], Y.shape[1])), np.zeros(Y.shape[1])
+_S05_GOOD_FIT = '''    W, b = np.zeros((Y.shape[1], X.shape[1])), np.zeros(Y.shape[1])
     for _ in range(steps):
         g_W, g_b = softmax_regression_gradient(X, Y, W, b)
         W, b = W - eta * g_W, b - eta * g_b
@@ -856,18 +856,18 @@ _S05_CASES = {
     },
     "softmax-gradient": {
         "Y - P instead of P - Y": (
-            _S05_GRAD.format(body="G = Y - softmax(X @ W + b)\n    return X.T @ G / len(X), G.mean(axis=0)"),
+            _S05_GRAD.format(body="G = Y - softmax(X @ W.T + b)\n    return G.T @ X / len(X), G.mean(axis=0)"),
             {"test-softmax-gradient-visible": 0, "test-softmax-gradient-hidden": 0}),
         "the 1/m forgotten for W": (
-            _S05_GRAD.format(body="G = softmax(X @ W + b) - Y\n    return X.T @ G, G.mean(axis=0)"),
+            _S05_GRAD.format(body="G = softmax(X @ W.T + b) - Y\n    return G.T @ X, G.mean(axis=0)"),
             {"test-softmax-gradient-visible": 0, "test-softmax-gradient-hidden": 0}),
         "the mean over the columns for b": (
-            _S05_GRAD.format(body="G = softmax(X @ W + b) - Y\n    return X.T @ G / len(X), G.mean(axis=1)"),
+            _S05_GRAD.format(body="G = softmax(X @ W.T + b) - Y\n    return G.T @ X / len(X), G.mean(axis=1)"),
             {"test-softmax-gradient-visible": 0, "test-softmax-gradient-hidden": 0}),
         "correct, with torch.autograd": (
             _S05_GRAD.format(body='''W_t = torch.tensor(np.asarray(W, dtype=float), requires_grad=True)
     b_t = torch.tensor(np.asarray(b, dtype=float), requires_grad=True)
-    Z_t = torch.tensor(np.asarray(X, dtype=float)) @ W_t + b_t
+    Z_t = torch.tensor(np.asarray(X, dtype=float)) @ W_t.T + b_t
     loss = -(torch.tensor(np.asarray(Y, dtype=float)) * torch.log_softmax(Z_t, dim=1)).sum(dim=1).mean()
     loss.backward()
     return W_t.grad.numpy(), b_t.grad.numpy()'''),
@@ -876,19 +876,19 @@ _S05_CASES = {
     "fit-softmax": {
         "scikit-learn fits the model": (
             _S05_FIT.format(fit='''    model = LogisticRegression(C=1e6, max_iter=2000).fit(X, Y.argmax(axis=1))
-    return model.coef_.T, model.intercept_''', predict="return np.argmax(X @ W + b, axis=1)"),
+    return model.coef_, model.intercept_''', predict="return np.argmax(X @ W.T + b, axis=1)"),
             {"test-fit-softmax-hidden-steps": 0}),
         "predicts the class of the smallest score": (
-            _S05_FIT.format(fit=_S05_GOOD_FIT, predict="return np.argmin(X @ W + b, axis=1)"),
+            _S05_FIT.format(fit=_S05_GOOD_FIT, predict="return np.argmin(X @ W.T + b, axis=1)"),
             {"test-fit-softmax-visible": 0, "test-fit-softmax-hidden-predict": 0}),
         "W updated, b forgotten": (
-            _S05_FIT.format(fit='''    W, b = np.zeros((X.shape[1], Y.shape[1])), np.zeros(Y.shape[1])
+            _S05_FIT.format(fit='''    W, b = np.zeros((Y.shape[1], X.shape[1])), np.zeros(Y.shape[1])
     for _ in range(steps):
         W = W - eta * softmax_regression_gradient(X, Y, W, b)[0]
-    return W, b''', predict="return np.argmax(X @ W + b, axis=1)"),
+    return W, b''', predict="return np.argmax(X @ W.T + b, axis=1)"),
             {"test-fit-softmax-hidden-steps": 0}),
         "correct, predicting from the probabilities": (
-            _S05_FIT.format(fit=_S05_GOOD_FIT, predict="return np.argmax(softmax(X @ W + b), axis=1)"),
+            _S05_FIT.format(fit=_S05_GOOD_FIT, predict="return np.argmax(softmax(X @ W.T + b), axis=1)"),
             {}),
     },
 }
