@@ -1562,9 +1562,9 @@ def grade_group(home, sets: list[str]):
     """One course directory for some sets: generate them, submit every bundle, autograde."""
     course = make_course(home, sets)
     environment = nbgrader_environment(home)
+    process = nbgrader(course, environment, "generate_assignment", "*", "--force")   # the course's sets
+    assert process.returncode == 0, process.stderr[-3000:]
     for set_name in sets:
-        process = nbgrader(course, environment, "generate_assignment", set_name, "--force")
-        assert process.returncode == 0, process.stderr[-3000:]
         for k, (replacements, _, _) in enumerate(bundles(set_name)):
             submit(course, student(set_name, k), set_name, with_cells_replaced(set_name, replacements))
     return course, nbgrader(course, environment, "autograde", "*")
