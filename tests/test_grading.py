@@ -139,6 +139,12 @@ def make_course(home: Path, sets: list[str] | None = None, source: Path | None =
     return course
 
 
+# The grading tests run two autograde processes at once on a 2-core machine (see grading_pool):
+# one thread each for the numerical libraries in the sandboxed kernels, as ``python -m
+# course_grading autograde --jobs 2`` gives its workers.
+ONE_THREAD = "--SandboxedKernelManager.threads=1"
+
+
 def nbgrader(course: Path, environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbgrader", *arguments], cwd=course,
                           env=environment, capture_output=True, text=True, timeout=1200)
@@ -254,7 +260,7 @@ def main_job(home: Path):
     for student, (replacements, deleted, _) in BROKEN_SET_1.items():
         points = TAMPERED_POINTS if student == "tampered" else None
         submit(course, student, SET_1, with_cells_replaced(SET_1, replacements, deleted, points))
-    first = nbgrader(course, environment, "autograde", "*")
+    first = nbgrader(course, environment, "autograde", "*", ONE_THREAD)
 
     # Second run, only for these students: a renamed file, a kernel that dies, and a solution
     # cell deleted together with the test cell after it (nbgrader cannot tell where to put the
@@ -265,7 +271,7 @@ def main_job(home: Path):
            with_cells_replaced(SET_1, {"losses": "import os\nos._exit(1)   # the kernel dies\n"}))
     submit(course, "broken-deleted-solution", SET_1,
            with_cells_replaced(SET_1, {}, ("line-through", "test-line-through-visible")))
-    second = nbgrader(course, environment, "autograde", SET_1, "--student=broken-*")
+    second = nbgrader(course, environment, "autograde", SET_1, "--student=broken-*", ONE_THREAD)
     return course, environment, first, second
 
 

@@ -16,7 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from test_grading import grading_pool  # noqa: F401 (the shared pool of grading jobs, a fixture)
-from test_grading import (COURSE_ID, ROOT, SET_1, SETS, code_grades, grade_id, make_course, nbgrader,
+from test_grading import (COURSE_ID, ONE_THREAD, ROOT, SET_1, SETS, code_grades, grade_id, make_course, nbgrader,
                           nbgrader_environment, read, release_notebook, source_notebook, submit)
 
 SECRET = b"a passphrase for the tests only, not for a real term"
@@ -41,7 +41,7 @@ def variant_job(home):
     for set_name in SETS:
         submit(course, "solution", set_name, variant_notebook(output, set_name))
     submit(course, "untouched", SET_1, nbformat.read(course / "release" / SET_1 / f"{SET_1}.ipynb", as_version=4))
-    return output, report, course, nbgrader(course, environment, "autograde", "*")
+    return output, report, course, nbgrader(course, environment, "autograde", "*", ONE_THREAD)
 
 
 def variant_notebook(output, set_name):

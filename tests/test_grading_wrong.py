@@ -30,7 +30,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from test_grading import grading_pool  # noqa: F401 (the shared pool of grading jobs, a fixture)
-from test_grading import (COURSE_ID, SETS, code_grades, grade_id, make_course, nbgrader, nbgrader_environment,
+from test_grading import (COURSE_ID, ONE_THREAD, SETS, code_grades, grade_id, make_course, nbgrader, nbgrader_environment,
                           read, source_notebook, submit, with_cells_replaced)
 
 # Two groups of sets; the first (the heavier sets) takes about as long as the main course, the
@@ -1567,7 +1567,7 @@ def grade_group(home, sets: list[str]):
     for set_name in sets:
         for k, (replacements, _, _) in enumerate(bundles(set_name)):
             submit(course, student(set_name, k), set_name, with_cells_replaced(set_name, replacements))
-    return course, nbgrader(course, environment, "autograde", "*")
+    return course, nbgrader(course, environment, "autograde", "*", ONE_THREAD)
 
 
 def wrong_jobs():
