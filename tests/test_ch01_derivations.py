@@ -14,6 +14,8 @@ from scipy import optimize
 from sklearn.datasets import make_regression
 from sklearn.linear_model import LinearRegression
 
+from lr2dnn.checks import numerical_gradient
+
 # --------------------------------------------------------------------------------------
 # The formulas of chapter 1, written out as the chapter writes them.
 # --------------------------------------------------------------------------------------
@@ -30,12 +32,6 @@ def gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return X.T @ (X @ w - y) / len(y)
 
 
-def central_differences(f, w: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """Approximate the gradient of f at w, one coordinate at a time."""
-    steps = h * np.eye(len(w))
-    return np.array([(f(w + step) - f(w - step)) / (2 * h) for step in steps])
-
-
 def normal_equation(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Solve X^T X w = X^T y."""
     return np.linalg.solve(X.T @ X, X.T @ y)
@@ -44,7 +40,7 @@ def normal_equation(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 def gaussian_nll(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     """Negative log-likelihood of y = X w + eps, eps ~ N(0, sigma^2); theta = (w, log sigma^2)."""
     w, log_var = theta[:-1], theta[-1]
-    r = y - X @ w
+    r = X @ w - y
     m = len(y)
     return 0.5 * m * np.log(2 * np.pi) + 0.5 * m * log_var + (r @ r) / (2 * np.exp(log_var))
 
@@ -52,7 +48,7 @@ def gaussian_nll(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
 def laplace_nll(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     """Negative log-likelihood of y = X w + eps, eps ~ Laplace(0, s); theta = (w, log s)."""
     w, log_s = theta[:-1], theta[-1]
-    r = y - X @ w
+    r = X @ w - y
     m = len(y)
     return m * np.log(2) + m * log_s + np.sum(np.abs(r)) / np.exp(log_s)
 
@@ -124,7 +120,7 @@ def test_gradient_matches_central_differences(seed):
     X = rng.normal(size=(50, 3))
     y = rng.normal(size=50)
     w = rng.normal(size=3)
-    numeric = central_differences(lambda v: cost(X, y, v), w)
+    numeric = numerical_gradient(lambda v: cost(X, y, v), w, h=1e-5)
     assert np.allclose(gradient(X, y, w), numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -134,7 +130,7 @@ def test_gradient_check_rejects_a_gradient_without_the_half():
     X = rng.normal(size=(50, 3))
     y = rng.normal(size=50)
     w = rng.normal(size=3)
-    numeric = central_differences(lambda v: cost(X, y, v), w)
+    numeric = numerical_gradient(lambda v: cost(X, y, v), w, h=1e-5)
     assert not np.allclose(2 * gradient(X, y, w), numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -176,8 +172,32 @@ def test_normal_equation_with_a_column_of_ones_matches_sklearn_intercept(seeded_
 
 def test_residual_is_orthogonal_to_the_columns(seeded_data):
     X, y, _ = seeded_data
-    residual = y - X @ normal_equation(X, y)
+    residual = X @ normal_equation(X, y) - y  # r = y_hat - y
     assert np.allclose(X.T @ residual, 0.0, atol=1e-9 * np.abs(X.T @ y).max())
+
+
+def test_gradient_expansion_is_exact_and_catches_a_wrong_gradient(seeded_data):
+    """Chapter 1's analytic check: J(w + v) = J(w) + grad^T v + ||X v||^2 / (2m), exactly."""
+    X, y, _ = seeded_data
+    rng = np.random.default_rng(5)
+    for w, v in rng.normal(scale=20.0, size=(5, 2, 2)):
+        expansion = cost(X, y, w) + gradient(X, y, w) @ v + np.sum((X @ v) ** 2) / (2 * len(y))
+        assert cost(X, y, w + v) == pytest.approx(expansion, rel=1e-12)
+        wrong = cost(X, y, w) + 2 * gradient(X, y, w) @ v + np.sum((X @ v) ** 2) / (2 * len(y))
+        assert cost(X, y, w + v) != pytest.approx(wrong, rel=1e-3)
+
+
+def test_primer_eigenvalues_singular_values_and_the_ellipse(seeded_data):
+    """cond(X^T X) = mu_max / mu_min = cond(X)^2, and v^T A v = 1 has half-axes 1/sqrt(mu)."""
+    X, _, _ = seeded_data
+    A = X.T @ X
+    mu, Q = np.linalg.eigh(A)
+    assert np.allclose(np.linalg.svd(X, compute_uv=False)[::-1] ** 2, mu)
+    assert np.isclose(np.linalg.cond(A), mu[-1] / mu[0])
+    for i in range(2):  # the end of each half-axis lies on the ellipse, and nothing longer does
+        end = Q[:, i] / np.sqrt(mu[i])
+        assert end @ A @ end == pytest.approx(1.0)
+        assert (1.01 * end) @ A @ (1.01 * end) > 1.0
 
 
 def test_condition_number_of_the_gram_matrix_is_squared():
@@ -294,3 +314,89 @@ def test_laplace_constant_minimum_is_flat_between_the_middle_values():
     assert np.allclose(f, f[0])
     assert np.mean(np.abs(y - 1.9)) > f[0]
     assert np.mean(np.abs(y - 6.1)) > f[0]
+
+
+# --------------------------------------------------------------------------------------
+# Hypotheses and exercise claims of chapter 1
+# --------------------------------------------------------------------------------------
+
+
+def test_an_exact_fit_has_no_maximum_likelihood_scale():
+    """The propositions need MSE > 0 and MAE > 0: with an exact fit the likelihood is unbounded."""
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    w = np.array([2.0, -1.0])
+    y = X @ w  # every residual is zero
+    scales = [1e-1, 1e-3, 1e-5, 1e-7]
+    gauss = [-gaussian_nll(np.r_[w, np.log(s)], X, y) for s in scales]
+    laplace = [-laplace_nll(np.r_[w, np.log(s)], X, y) for s in scales]
+    assert np.all(np.diff(gauss) > 1.0) and np.all(np.diff(laplace) > 1.0)
+
+
+def test_ticket_by_hand_a_third_ticket_at_the_mean_distance_only_shifts_the_line():
+    """ex-ch01-ticket-by-hand, part 2: (b, w) = (18.5, 0.125), up by the residual / 3."""
+    X3 = np.array([[1.0, 100.0], [1.0, 300.0], [1.0, 500.0]])
+    y3 = np.array([30.0, 58.0, 80.0])
+    b, w = normal_equation(X3, y3)
+    assert np.allclose([b, w], [18.5, 0.125])
+    residual_of_new_ticket = 58.0 - (17.5 + 0.125 * 300.0)
+    assert np.isclose(b - 17.5, residual_of_new_ticket / 3)
+
+
+def test_with_an_intercept_the_residuals_add_up_to_zero_and_the_fit_passes_through_the_means(
+    seeded_data,
+):
+    """ex-ch01-intercept-residuals, on the shifted data of the intercept section."""
+    X, y, _ = seeded_data
+    y_shift = y + 50.0
+    X1 = np.column_stack([np.ones(len(y)), X])
+    theta = normal_equation(X1, y_shift)
+    residual = X1 @ theta - y_shift
+    assert abs(residual.sum()) < 1e-8 * np.abs(y_shift).sum()
+    assert np.isclose(y_shift.mean(), theta[0] + X.mean(axis=0) @ theta[1:])
+    # without the column of ones the residuals do not add up to zero
+    w_no_bias = normal_equation(X, y_shift)
+    assert abs((X @ w_no_bias - y_shift).sum()) > 1e3
+
+
+def test_the_normal_equation_always_has_a_solution_even_with_dependent_columns():
+    """ex-ch01-singular, part 3: X^T y lies in the range of X^T X, so lstsq solves the system."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 2))
+    X = np.column_stack([x, x[:, 0] - 2 * x[:, 1]])  # the third column depends on the others
+    y = rng.normal(size=40)
+    G = X.T @ X
+    assert np.linalg.matrix_rank(G) == 2
+    assert np.linalg.matrix_rank(np.column_stack([G, X.T @ y])) == 2  # X^T y adds no new direction
+    w = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert np.allclose(G @ w, X.T @ y)
+    # and adding any null-space vector gives another solution
+    v = np.array([1.0, -2.0, -1.0])
+    assert np.allclose(X @ v, 0)
+    assert np.allclose(G @ (w + 3 * v), X.T @ y)
+
+
+def test_the_conditioning_prose_quotes_the_stored_sweep():
+    """The sweep's table is not compared by nbval (its rounding digits depend on the processor),
+    so the numbers the text quotes from it must follow the stored output after every execution."""
+    import json
+    import re
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "chapters" / "01-linear-regression.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    sweep = [
+        c for c in cells
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("# NBVAL_IGNORE_OUTPUT")
+    ]
+    assert len(sweep) == 1
+    printed = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                      for o in sweep[0]["outputs"])
+    low, high, _, lstsq_high = re.search(
+        r"from ([\d.]+) to ([\d.]+);.*from ([\d.]+) to ([\d.]+)", printed).groups()
+    right_end = printed.strip().splitlines()[-1].split()  # gamma, cond(X), inv, solve, lstsq
+    prose = next("".join(c["source"]) for c in cells
+                 if c["cell_type"] == "markdown" and "in the table's run" in "".join(c["source"]))
+    prose = " ".join(prose.split())
+    assert f"between {low} and {high}" in prose
+    assert f"({right_end[2]} and {right_end[3]} in the table)" in prose
+    assert f"(at most {lstsq_high} times it)" in prose and f"({right_end[4]})" in prose

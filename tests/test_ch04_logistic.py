@@ -18,6 +18,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
+from lr2dnn.checks import numerical_gradient
 from lr2dnn.classification import sigmoid
 
 
@@ -44,15 +45,6 @@ def random_problem(seed, m=25, n=4):
     return X, y, w, b
 
 
-def finite_difference_gradient(f, theta, h=1e-6):
-    grad = np.zeros_like(theta)
-    for j in range(theta.size):
-        step = np.zeros_like(theta)
-        step[j] = h
-        grad[j] = (f(theta + step) - f(theta - step)) / (2 * h)
-    return grad
-
-
 def test_log_loss_is_the_negative_mean_bernoulli_log_likelihood():
     X, y, w, b = random_problem(0)
     p = sigmoid(X @ w + b)
@@ -65,7 +57,7 @@ def test_log_loss_is_the_negative_mean_bernoulli_log_likelihood():
 def test_gradient_matches_central_finite_differences(seed, lam):
     X, y, w, b = random_problem(seed)
     n = X.shape[1]
-    numeric = finite_difference_gradient(
+    numeric = numerical_gradient(
         lambda theta: cost(X, y, theta[:n], theta[n], lam), np.append(w, b)
     )
     grad_w, grad_b = gradient(X, y, w, b, lam)
@@ -99,11 +91,9 @@ def test_hessian_formula_and_convexity():
         return np.append(*gradient(X, y, theta[:n], theta[n]))
 
     theta = np.append(w, b)
-    h = 1e-6
-    numeric = np.column_stack([
-        (gradient_vector(theta + h * e) - gradient_vector(theta - h * e)) / (2 * h)
-        for e in np.eye(n + 1)
-    ])
+    # row j of the Hessian is the gradient of the j-th component of the gradient
+    numeric = np.array([numerical_gradient(lambda t: gradient_vector(t)[j], theta)
+                        for j in range(n + 1)])
     np.testing.assert_allclose(hessian, numeric, rtol=1e-6, atol=1e-9)
     assert np.linalg.eigvalsh(hessian).min() >= -1e-12
 
@@ -200,3 +190,93 @@ def test_separable_data_weights_stay_bounded_with_l2():
     norms, _ = norms_along_gradient_descent(X, y, 0.5, [1000, 10000, 20000])
     np.testing.assert_allclose(norms[1:], norms[0], rtol=1e-6)
     assert norms[0] < 5
+
+
+def test_squared_error_through_a_sigmoid_is_not_convex_and_its_slope_vanishes():
+    """Chapter 4: for y = 1, (1 - sigma(z))^2 / 2 has second derivative
+    -sigma (1 - sigma)^2 (1 - 3 sigma), negative for z < -log 2; the log loss's slope tends to -1."""
+    z = np.array([-6.0, -2.0, -0.8, -0.6, 1.0])
+    square = lambda v: np.sum(0.5 * (1 - sigmoid(v)) ** 2)
+    slope = lambda v: np.sum(numerical_gradient(square, v, h=1e-4))  # sum of the elementwise slopes
+    curvature = numerical_gradient(slope, z, h=1e-4)
+    s = sigmoid(z)
+    np.testing.assert_allclose(curvature, -s * (1 - s) ** 2 * (1 - 3 * s), atol=1e-6)
+    assert np.all((curvature < 0) == (z < -np.log(2)))
+    log_slope = numerical_gradient(lambda v: np.sum(np.logaddexp(0.0, v) - v), z)
+    np.testing.assert_allclose(log_slope, s - 1, atol=1e-8)
+    assert abs(numerical_gradient(square, z)[0]) < 0.003 < 0.99 < abs(log_slope[0])
+
+
+def test_each_unit_of_a_feature_multiplies_the_odds_by_exp_w():
+    w, b = -0.0555, 3.9217
+    price = np.linspace(0, 150, 7)
+    odds = lambda p: p / (1 - p)
+    ratio = odds(sigmoid(w * (price + 1) + b)) / odds(sigmoid(w * price + b))
+    np.testing.assert_allclose(ratio, np.exp(w), rtol=1e-10)
+
+
+def test_separable_gains_stay_below_the_max_margin_limit_and_grow_towards_it():
+    """Soudry et al. (2018): ||w_t|| grows like ||w_hat|| log t; the gain per decade tends to
+    log(10) ||w_hat|| and the direction of w_t approaches that of w_hat."""
+    from scipy.optimize import minimize
+
+    X, y = separable_data()
+    X1 = np.column_stack([np.ones(len(y)), X])
+    signs = 2 * y - 1
+    margin = minimize(lambda t: t @ t / 2, np.array([0.0, 3.0, 3.0]), jac=lambda t: t, method="SLSQP",
+                      constraints=[{"type": "ineq", "fun": lambda t: signs * (X1 @ t) - 1,
+                                    "jac": lambda t: signs[:, None] * X1}])
+    assert margin.success
+    w_hat = margin.x[1:]
+    limit = np.log(10) * np.linalg.norm(w_hat)
+    w, b, norms, angles = np.zeros(2), 0.0, {}, {}
+    for step in range(1, 20001):
+        grad_w, grad_b = gradient(X, y, w, b)
+        w, b = w - grad_w, b - grad_b
+        if step in (10, 100, 1000, 10000, 20000):
+            norms[step] = np.linalg.norm(w)
+            angles[step] = np.arccos(w @ w_hat / (np.linalg.norm(w) * np.linalg.norm(w_hat)))
+    gains = [norms[100] - norms[10], norms[1000] - norms[100], norms[10000] - norms[1000]]
+    assert gains[0] < gains[1] < gains[2] < limit
+    # the direction converges only like 1 / log t, and not monotonically on every data set:
+    # after 20000 steps it is within a few degrees of the max-margin direction
+    assert angles[20000] < np.radians(6)
+
+
+def gradient_theta(theta, X, y, lam=0.0):
+    """The chapter's stacked gradient, for theta = (b, w)."""
+    grad_w, grad_b = gradient(X, y, theta[1:], theta[0], lam)
+    return np.concatenate([[grad_b], grad_w])
+
+
+def test_the_exercise_gradient_check_reproduces_the_chapters_draws():
+    """ex-ch04-gradient: the chapter's X_check and y_check (drawn from seed_everything(4)'s
+    generator after the log-loss check) and a fixed theta give a relative error of about 6e-10."""
+    from lr2dnn.checks import relative_error
+    from lr2dnn.repro import seed_everything
+
+    rng = seed_everything(4)
+    rng.normal(scale=3.0, size=8), rng.integers(0, 2, size=8)  # the chapter's log-loss check
+    X_check = rng.normal(size=(30, 4))
+    y_check = rng.integers(0, 2, size=30).astype(float)
+    theta_check = np.concatenate([[0.3], rng.normal(size=4)])
+    # the chapter printed this gradient at theta_check: the draws are the same
+    np.testing.assert_allclose(gradient_theta(theta_check, X_check, y_check),
+                               [0.0448, 0.0730, 0.1507, 0.0381, 0.1532], atol=5e-5)
+    theta = np.concatenate([[0.3], np.random.default_rng(0).normal(size=4)])
+    numeric = numerical_gradient(lambda t: cost(X_check, y_check, t[1:], t[0]), theta)
+    assert f"{relative_error(gradient_theta(theta, X_check, y_check), numeric):.0e}" == "6e-10"
+
+
+def test_the_exercise_c_is_one_over_m_lambda_for_a_penalty_on_the_mean(breast_cancer):
+    """ex-ch04-c-per-example: (lambda / 2) ||w||^2 on the mean loss needs C = 1 / (m lambda)."""
+    from lr2dnn.optim import gradient_descent
+
+    X, y = breast_cancer
+    m, n = X.shape
+    lam_text = 0.01
+    theta = gradient_descent(lambda t: gradient_theta(t, X, y, lam=m * lam_text), np.zeros(n + 1),
+                             eta=0.5, n_steps=10000).theta
+    model = LogisticRegression(C=1 / (m * lam_text), tol=1e-10, max_iter=10000).fit(X, y)
+    assert f"{1 / (m * lam_text):.4f}" == "0.2347"
+    assert np.abs(theta[1:] - model.coef_[0]).max() < 1e-6 and abs(theta[0] - model.intercept_[0]) < 1e-6

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lr2dnn.optim import MAX_NORM, gradient_descent, minibatch_sgd
+from lr2dnn.optim import MAX_NORM, gradient_descent, minibatch_sgd, patience_stop
 
 
 @pytest.fixture
@@ -158,3 +158,40 @@ def test_sgd_bad_input(problem):
                       rng=0)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         minibatch_sgd(mse_grad, theta0, X, y, eta=0.1, batch_size=10, n_epochs=1, rng="x")
+
+
+def test_patience_stop_on_a_known_curve():
+    errors = [5.0, 3.0, 2.9, 2.95, 3.1, 3.2]
+    assert patience_stop(errors, patience=2, min_delta=0.05) == (4, 2)
+    # a larger tolerance: the step to 2.9 is no improvement, so the rule stops earlier
+    assert patience_stop(errors, patience=2, min_delta=0.2) == (3, 1)
+    # a rule that never runs out of patience stops at the end of the curve
+    assert patience_stop([3.0, 2.0, 1.0], patience=5) == (2, 2)
+
+
+def test_patience_stop_matches_the_rule_inside_a_loop(problem):
+    """The loop of chapter 2: stop `patience` steps after the last improvement by > min_delta."""
+    X, y = problem
+    X_fit, y_fit, X_val, y_val = X[:80], y[:80], X[80:], y[80:]
+    for min_delta in (0.0, 1e-4):
+        theta, best, best_step, history = np.zeros(3), np.inf, 0, []
+        for t in range(5000):
+            val = float(np.mean((X_val @ theta - y_val) ** 2))
+            history.append(val)
+            if val < best - min_delta:
+                best, best_step = val, t
+            elif t - best_step >= 15:
+                break
+            theta = theta - 0.1 * mse_grad(theta, X_fit, y_fit)
+        assert patience_stop(history, patience=15, min_delta=min_delta) == (t, best_step)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"errors": [], "patience": 3}, "errors must not be empty"),
+    ({"errors": [1.0, np.nan], "patience": 3}, "errors must hold finite numbers"),
+    ({"errors": [1.0, 2.0], "patience": 0}, "patience"),
+    ({"errors": [1.0, 2.0], "patience": 2, "min_delta": -1.0}, "min_delta must be a number >= 0, got -1.0"),
+])
+def test_patience_stop_bad_input(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        patience_stop(**kwargs)

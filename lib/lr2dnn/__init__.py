@@ -11,7 +11,8 @@ here so that later chapters can import it. Modules are small and grouped by conc
 ``repro``
     Seeding every random number generator and choosing the torch device.
 ``plotting``
-    The course's plotnine theme.
+    The course's plotnine theme, contour lines of a cost surface, windows with equal units on
+    both axes, and the confusion-matrix figure.
 ``linear``
     Linear-algebra helpers for linear regression (chapter 1).
 ``datasets``
@@ -20,7 +21,8 @@ here so that later chapters can import it. Modules are small and grouped by conc
     Gradient checks by central differences, and the relative error of two gradients
     (chapter 2).
 ``optim``
-    Gradient descent and mini-batch SGD that record their path (chapter 2).
+    Gradient descent and mini-batch SGD that record their path, and the early-stopping rule
+    with patience and a minimum improvement (chapter 2).
 ``preprocessing``
     Train/validation/test splits, standardising, polynomial features (chapter 3).
 ``classification``

@@ -220,3 +220,52 @@ def minibatch_sgd(
             if status == "diverged":
                 break
     return OptimResult(theta, np.array(path), np.array(costs) if cost is not None else None, status)
+
+
+def patience_stop(errors: np.ndarray, patience: int, min_delta: float = 0.0) -> tuple[int, int]:
+    """Apply the early-stopping rule to a recorded curve of validation errors.
+
+    Chapter 2 writes the rule in the open, inside a gradient-descent loop; chapter 3 applies
+    it to a curve recorded after every step. Walking along ``errors``, a step counts as an
+    improvement only if it lowers the best error so far by more than ``min_delta``; the rule
+    stops at the first step that is ``patience`` steps after the last improvement.
+
+    Parameters
+    ----------
+    errors : array_like, shape (k,)
+        The validation error after 0, 1, ..., k - 1 steps (finite numbers, at least one).
+    patience : int
+        How many steps without an improvement the rule waits, >= 1.
+    min_delta : float, optional
+        The smallest decrease that counts as an improvement, >= 0 (0 by default: any
+        decrease counts).
+
+    Returns
+    -------
+    stop_step, best_step : tuple of int
+        The step at which the rule stops (``k - 1`` if it never does) and the step with the
+        best error it keeps.
+
+    Raises
+    ------
+    ValueError
+        If ``errors`` is empty or not finite, ``patience`` is not an integer >= 1, or
+        ``min_delta`` is negative or not finite.
+
+    Examples
+    --------
+    >>> patience_stop([5.0, 3.0, 2.9, 2.95, 3.1, 3.2], patience=2, min_delta=0.05)
+    (4, 2)
+    """
+    errors = as_float_array(errors, "errors", ndim=1)
+    patience = as_int(patience, "patience", 1)
+    if not (isinstance(min_delta, (int, float, np.floating)) and np.isfinite(min_delta)
+            and min_delta >= 0):
+        raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+    best_error, best_step = np.inf, 0
+    for t, error in enumerate(errors):
+        if error < best_error - min_delta:
+            best_error, best_step = error, t
+        elif t - best_step >= patience:
+            return t, best_step
+    return len(errors) - 1, best_step

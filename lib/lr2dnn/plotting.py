@@ -1,7 +1,9 @@
-"""The course's plotnine theme and colours.
+"""The course's plotnine theme and colours, and small helpers for its figures.
 
-Every figure in the book adds ``+ theme_course()`` so that all chapters look alike.
-Introduced in the preface.
+Every figure in the book adds ``+ theme_course()`` so that all chapters look alike
+(introduced in the preface). ``contour_lines`` and ``square_window`` (chapter 2) draw the
+level sets of a cost with equal units on both axes; ``confusion_matrix_plot`` (chapter 4)
+draws a confusion matrix.
 """
 
 from __future__ import annotations
@@ -62,6 +64,123 @@ def theme_course(base_size: float = 10, figure_size: tuple[float, float] = FIGUR
         legend_position="bottom",
         plot_title=element_text(size=base_size + 1, ha="left"),
     )
+
+
+def contour_lines(
+    x_values, y_values, z_values, levels, x_name: str = "x", y_name: str = "y"
+):
+    """Trace the contour lines of a function on a grid, as a data frame for ``geom_path``.
+
+    Introduced in chapter 2, which draws the level sets of the cost. The lines are traced
+    by ``contourpy`` (the library matplotlib uses); every separate piece of a line gets its
+    own ``piece`` label, so that ``geom_path(aes(group="piece"))`` does not join them.
+
+    Parameters
+    ----------
+    x_values : array_like, shape (nx,)
+        The grid's x coordinates, increasing.
+    y_values : array_like, shape (ny,)
+        The grid's y coordinates, increasing.
+    z_values : array_like, shape (ny, nx)
+        The function at every grid point, ``z_values[i, j] = f(x_values[j], y_values[i])``
+        (the layout ``numpy.meshgrid(x_values, y_values)`` gives).
+    levels : array_like
+        The values of ``f`` whose contour lines are wanted.
+    x_name, y_name : str, optional
+        Names of the two coordinate columns of the result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``x_name``, ``y_name``, ``level`` and ``piece``, one row per point of a line.
+        A level that the grid does not reach gives no rows.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not fit, the coordinates are not increasing, or a value is not
+        finite.
+    """
+    import contourpy
+    import numpy as np
+    import pandas as pd
+
+    from ._checks import as_float_array
+
+    x_values = as_float_array(x_values, "x_values", ndim=1)
+    y_values = as_float_array(y_values, "y_values", ndim=1)
+    z_values = as_float_array(z_values, "z_values", ndim=2)
+    levels = as_float_array(np.atleast_1d(levels), "levels", ndim=1)
+    if z_values.shape != (y_values.size, x_values.size):
+        raise ValueError(
+            f"z_values must have shape (len(y_values), len(x_values)) = "
+            f"{(y_values.size, x_values.size)}, got {z_values.shape}"
+        )
+    for name, values in (("x_values", x_values), ("y_values", y_values)):
+        if values.size < 2 or np.any(np.diff(values) <= 0):
+            raise ValueError(f"{name} must hold at least 2 increasing numbers, got {values[:4]}")
+    generator = contourpy.contour_generator(x_values, y_values, z_values)
+    pieces = []
+    for k, level in enumerate(levels):
+        for j, line in enumerate(generator.lines(float(level))):
+            pieces.append(pd.DataFrame({x_name: line[:, 0], y_name: line[:, 1],
+                                        "level": float(level), "piece": f"{k}-{j}"}))
+    # concatenate only non-empty pieces: pandas 2.2 warns about empty frames in a concat
+    frame = (pd.concat(pieces, ignore_index=True) if pieces
+             else pd.DataFrame(columns=[x_name, y_name, "level", "piece"]))
+    return frame.astype({x_name: float, y_name: float, "level": float, "piece": str})
+
+
+def square_window(data, x: str, y: str, by: str | None = None, pad: float = 0.04):
+    """Corners of a square window around each panel's points, for equal units on both axes.
+
+    Introduced in chapter 2. A facetted plot with ``scales="free"`` gives each panel its own
+    ranges; drawn with ``theme(aspect_ratio=1)``, a panel has equal units on its two axes
+    exactly when its two ranges have the same length. Add the corners this function returns
+    with ``geom_blank``: each panel then spans a square centred on its data.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The points the window must contain.
+    x, y : str
+        The names of the two coordinate columns.
+    by : str, optional
+        The column that names the panel (the facet variable); one window per value.
+    pad : float, optional
+        Extra room on every side, as a share of the window's side (0.04 by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows per panel, the lower-left and upper-right corners, with columns ``x``,
+        ``y`` and ``by``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    missing = [name for name in (x, y, by) if name is not None and name not in data]
+    if missing:
+        raise ValueError(f"data must have the columns {missing}, got {list(data.columns)}")
+    if not (isinstance(pad, (int, float)) and pad >= 0):
+        raise ValueError(f"pad must be a number >= 0, got {pad!r}")
+    groups = [(None, data)] if by is None else list(data.groupby(by, observed=True))
+    rows = []
+    for key, part in groups:
+        xs, ys = part[x].to_numpy(dtype=float), part[y].to_numpy(dtype=float)
+        if xs.size == 0 or not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+            raise ValueError(f"the points of panel {key!r} must be finite and not empty")
+        half = max(np.ptp(xs), np.ptp(ys), 1e-12) * (0.5 + pad)
+        centre = ((xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2)
+        for sign in (-1.0, 1.0):
+            row = {x: centre[0] + sign * half, y: centre[1] + sign * half}
+            if by is not None:
+                row[by] = key
+            rows.append(row)
+    corners = pd.DataFrame(rows)
+    if by is not None and isinstance(data[by].dtype, pd.CategoricalDtype):
+        corners[by] = pd.Categorical(corners[by], categories=data[by].cat.categories)
+    return corners
 
 
 def confusion_matrix_plot(matrix, labels=None, title=None):
