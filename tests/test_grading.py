@@ -18,16 +18,20 @@ The submissions graded:
   an endless loop (stopped by the cell timeout of ``nbgrader_config.py``) and tampered cells
   (deleted test cells and a deleted answer, an edited test cell, changed points), which
   autograding restores and runs;
-- for the open tasks of sets 6 and 9, answers that pass the visible test by cheating
-  (``x ** 3`` hard-coded; a forecast that reads the day it forecasts), which the hidden tests
-  must catch;
 - in a second autograding run, a renamed file, a kernel that dies and a solution cell deleted
   with its test cell, which nbgrader reports as errors without losing the submissions or the
   other students' grades.
+
+The collection of wrong-but-plausible solutions of every set, and the correct variants that must
+keep their points, are graded in ``test_grading_wrong.py``; the term variants of
+``tools/exercise_variant.py`` are tested in ``test_grading_variant.py``. The conventions of the
+source notebooks (points, rubrics, hints, hidden-test cells, messages, figures) are checked here.
 """
 
 from __future__ import annotations
 
+import ast
+import concurrent.futures
 import csv
 import json
 import os
@@ -50,6 +54,7 @@ EXERCISES = ROOT / "exercises"
 SETS = sorted(path.name for path in (EXERCISES / "source").glob("ex*") if path.is_dir())
 COURSE_ID = "lr2dnn"
 SET_1, SET_6, SET_9 = "ex01-linear-regression", "ex06-neural-networks", "ex09-covid-case-study"
+HIDDEN_HEADER = re.compile(r"^# Hidden test for task (\d+), ([^(]+) \((\d+) points?[,)]")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -111,7 +116,33 @@ def nbgrader_environment(home: Path) -> dict[str, str]:
         "PATH": str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", ""),
         "PYTHONWARNINGS": "ignore",                          # keep nbgrader's own log readable
     })
+    if shutil.which("bwrap") is None:
+        # The course's config refuses to grade without its sandbox (bubblewrap) unless told to;
+        # only where bubblewrap is missing do the tests grade unsandboxed.
+        environment["LR2DNN_GRADING_NO_SANDBOX"] = "1"
     return environment
+
+
+def make_course(home: Path, sets: list[str] | None = None, source: Path | None = None) -> Path:
+    """A temporary course directory: the sources of some sets (all by default) and the course's
+    configuration (nbgrader_config.py and any Python module or package beside it)."""
+    course = home / "course"
+    course.mkdir()
+    source = source or EXERCISES / "source"
+    for set_name in sets or SETS:
+        shutil.copytree(source / set_name, course / "source" / set_name)
+    for path in EXERCISES.iterdir():
+        if path.suffix == ".py":
+            shutil.copy(path, course / path.name)
+        elif path.is_dir() and (path / "__init__.py").exists():
+            shutil.copytree(path, course / path.name, ignore=shutil.ignore_patterns("__pycache__"))
+    return course
+
+
+# The grading tests run two autograde processes at once on a 2-core machine (see grading_pool):
+# one thread each for the numerical libraries in the sandboxed kernels, as ``python -m
+# course_grading autograde --jobs 2`` gives its workers.
+ONE_THREAD = "--SandboxedKernelManager.threads=1"
 
 
 def nbgrader(course: Path, environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
@@ -173,82 +204,63 @@ BROKEN_SET_1 = {
     # student: (cells replaced, cells deleted, {grade cell: expected automatic score})
     "wrong-answer": (
         {"losses": WRONG_LOSSES, "line-through": HARD_CODED_LINE}, (),
-        {"test-losses-visible": 0, "test-losses-hidden": 0,
+        {"test-losses-visible": 0, "test-losses-hidden-values": 0, "test-losses-hidden-edges": 0,
          "test-line-through-visible": 1, "test-line-through-hidden": 0},
     ),
     "raises": (
         {"normal-equation": RAISING_NORMAL_EQUATION}, (),
-        {"test-normal-equation-visible": 0, "test-normal-equation-hidden": 0},
+        {"test-normal-equation-visible": 0, "test-normal-equation-hidden-rules": 0,
+         "test-normal-equation-hidden-values": 0},
     ),
     "endless-loop": (
         {"line-through": ENDLESS_LOOP_LINE}, (),
         {"test-line-through-visible": 0, "test-line-through-hidden": 0},
     ),
-    # A wrong cost whose two test cells were deleted, a correct answer whose visible test was
-    # deleted, a deleted written answer, and a wrong function whose test cell was edited to
+    # A wrong cost whose three test cells were deleted, a correct answer whose visible test was
+    # deleted, a deleted written answer, and a wrong function whose hidden test cell was edited to
     # pass: autograding puts the instructor's cells back and runs them. (The points of another
     # test cell are changed too, see TAMPERED_POINTS.)
     "tampered": (
         {"losses": WRONG_LOSSES,
          "gram-invertible": "def gram_is_invertible(X):\n    return True\n",
-         "test-gram-invertible": "print('all tests passed')\n"},
-        ("test-losses-visible", "test-losses-hidden", "test-line-through-visible",
-         "normal-equation-derivation"),
-        {"test-losses-visible": 0, "test-losses-hidden": 0, "test-line-through-visible": 1,
-         "test-gram-invertible": 0},
+         "test-gram-invertible-hidden": "print('all tests passed')\n"},
+        ("test-losses-visible", "test-losses-hidden-values", "test-losses-hidden-edges",
+         "test-line-through-visible", "weighted-likelihood"),
+        {"test-losses-visible": 0, "test-losses-hidden-values": 0, "test-losses-hidden-edges": 0,
+         "test-line-through-visible": 1, "test-gram-invertible-visible": 0, "test-gram-invertible-hidden": 0},
     ),
 }
 TAMPERED_POINTS = {"test-normal-equation-visible": 100}
+EXPECTED_DEVIATIONS = {(SET_1, student): spec[2] for student, spec in BROKEN_SET_1.items()}
 
-CHEATS = {
-    # student: (set, cells replaced, {grade cell: expected automatic score})
-    "hard-coded-cube": (
-        SET_6, {"cube-model": "def fit_cube_model(x, y):\n    return lambda x_new: np.asarray(x_new) ** 3\n"},
-        {"test-cube-model-visible": 3, "test-cube-model-hidden": 0},
-    ),
-    "peeking-forecast": (
-        SET_9, {"forecast": "def forecast(cases, first_test_day):\n"
-                            "    return np.asarray(cases, dtype=float)[first_test_day:]   # the answer itself\n"},
-        {"test-forecast-visible": 3, "test-forecast-hidden": 0},
-    ),
-}
 
-EXPECTED_DEVIATIONS = {**{(SET_1, student): spec[2] for student, spec in BROKEN_SET_1.items()},
-                       **{(spec[0], student): spec[2] for student, spec in CHEATS.items()}}
+def automatic_points(set_name: str) -> dict[str, int]:
+    """{test cell: points} of a set's source notebook."""
+    return {grade_id(cell): cell.metadata.nbgrader["points"] for cell in read(source_notebook(set_name)).cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")}
+
+
+def expected_code_score(set_name: str, expected: dict[str, int]) -> float:
+    return float(sum(expected.get(cell, points) for cell, points in automatic_points(set_name).items()))
 
 
 # ----------------------------------------------------------------------------- fixtures
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A temporary course directory in which every set has been generated (with a gradebook)."""
-    before = repository_state()
-    home = tmp_path_factory.mktemp("grading")
-    course = home / "course"
-    course.mkdir()
-    shutil.copytree(EXERCISES / "source", course / "source")
-    shutil.copytree(EXERCISES / "course_grading", course / "course_grading")   # the sandbox
-    shutil.copy(EXERCISES / "nbgrader_config.py", course / "nbgrader_config.py")
+def main_job(home: Path):
+    """The main course directory: every set generated, then the solutions, the untouched student
+    versions and the broken submissions of set 1 autograded, and a second run for the
+    submissions that nbgrader must report as errors."""
+    course = make_course(home)
     environment = nbgrader_environment(home)
     process = nbgrader(course, environment, "generate_assignment", "*", "--force")
     assert process.returncode == 0, process.stderr[-3000:]
-    yield course, environment
-    assert repository_state() == before, "grading wrote into the repository's exercises/ folder"
-
-
-@pytest.fixture(scope="module")
-def graded(course):
-    """Every submission autograded; returns the course, the environment and both runs."""
-    course, environment = course
     for set_name in SETS:
         submit(course, "solution", set_name, read(source_notebook(set_name)))
         submit(course, "untouched", set_name, read(release_notebook(set_name)))
     for student, (replacements, deleted, _) in BROKEN_SET_1.items():
         points = TAMPERED_POINTS if student == "tampered" else None
         submit(course, student, SET_1, with_cells_replaced(SET_1, replacements, deleted, points))
-    for student, (set_name, replacements, _) in CHEATS.items():
-        submit(course, student, set_name, with_cells_replaced(set_name, replacements))
-    first = nbgrader(course, environment, "autograde", "*")
+    first = nbgrader(course, environment, "autograde", "*", ONE_THREAD)
 
     # Second run, only for these students: a renamed file, a kernel that dies, and a solution
     # cell deleted together with the test cell after it (nbgrader cannot tell where to put the
@@ -259,8 +271,46 @@ def graded(course):
            with_cells_replaced(SET_1, {"losses": "import os\nos._exit(1)   # the kernel dies\n"}))
     submit(course, "broken-deleted-solution", SET_1,
            with_cells_replaced(SET_1, {}, ("line-through", "test-line-through-visible")))
-    second = nbgrader(course, environment, "autograde", SET_1, "--student=broken-*")
+    second = nbgrader(course, environment, "autograde", SET_1, "--student=broken-*", ONE_THREAD)
     return course, environment, first, second
+
+
+_POOL_RESULTS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def grading_pool(tmp_path_factory):
+    """Every course directory of the grading tests, graded two at a time (a 2-core machine):
+    the main one above, the two groups of wrong solutions of ``test_grading_wrong.py`` and the
+    term variant of ``test_grading_variant.py``. Each has its own gradebook. The longest job
+    starts first; the others follow on the other core. Returns {job name: its result}.
+
+    The other two modules import this fixture; pytest then registers it once per module, so the
+    results are kept here and the pool runs once per session."""
+    from test_grading_variant import variant_job
+    from test_grading_wrong import wrong_jobs
+
+    before = repository_state()
+    if not _POOL_RESULTS:
+        (first_name, first_job), *other_wrong = wrong_jobs()
+        jobs = [(first_name, first_job), ("main", main_job), ("variant", variant_job), *other_wrong]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(job, tmp_path_factory.mktemp(name)) for name, job in jobs}
+            _POOL_RESULTS.update({name: future.result() for name, future in futures.items()})
+    yield _POOL_RESULTS
+    assert repository_state() == before, "grading wrote into the repository's exercises/ folder"
+
+
+@pytest.fixture(scope="module")
+def course(grading_pool):
+    """The main temporary course directory, in which every set has been generated."""
+    return grading_pool["main"][:2]
+
+
+@pytest.fixture(scope="module")
+def graded(grading_pool):
+    """Every submission of the main course autograded: the course, the environment, both runs."""
+    return grading_pool["main"]
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +347,7 @@ def test_set_structure_points_and_rubrics(set_name):
     assert not any(cell.outputs for cell in code), "store source notebooks without outputs"
     tasks = [cell for cell in notebook.cells
              if cell.cell_type == "markdown" and cell.source.startswith("## Task")]
-    assert 3 <= len(tasks) <= 6
+    assert 3 <= len(tasks) <= 8
     graded_cells = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade")]
     assert all(cell.metadata.nbgrader["points"] > 0 for cell in graded_cells), "points on every graded cell"
     tests = [cell for cell in graded_cells if cell.cell_type == "code"]
@@ -324,6 +374,98 @@ def test_set_structure_points_and_rubrics(set_name):
         elif cell in graded_cells:
             per_task[len(per_task) - 1][1] += cell.metadata.nbgrader["points"]
     assert all(stated == counted for stated, counted in per_task.values()), per_task
+
+
+def tasks_of(notebook) -> list[tuple[int, list]]:
+    """[(task number, the cells from its heading up to the next task)] of a notebook."""
+    tasks = []
+    for cell in notebook.cells:
+        heading = re.match(r"## Task (\d+):", cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            tasks.append((int(heading.group(1)), []))
+        elif tasks:
+            tasks[-1][1].append(cell)
+    return tasks
+
+
+def hidden_region(source: str) -> str:
+    match = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", source, flags=re.DOTALL)
+    return match.group(1) if match else ""
+
+
+@pytest.mark.parametrize("set_name", SETS)
+def test_setup_and_grading_tools_are_locked_and_the_same_in_every_set(set_name):
+    """The setup cell and the grading-tools cell are read-only (autograding restores them), and
+    the tools are one cell, identical in every set, folded in the book."""
+    code = [cell for cell in read(source_notebook(set_name)).cells if cell.cell_type == "code"]
+    setup, tools = code[1], code[2]
+    assert setup.metadata.nbgrader == {"grade": False, "grade_id": "setup", "locked": True,
+                                       "schema_version": 3, "solution": False, "task": False}
+    assert grade_id(tools) == "grading-tools" and tools.metadata.nbgrader["locked"] is True
+    assert "hide-input" in tools.metadata.get("tags", [])
+    reference = [c for c in read(source_notebook(SETS[0])).cells if grade_id(c) == "grading-tools"][0]
+    assert tools.source == reference.source, f"the grading tools of {set_name} differ from those of {SETS[0]}"
+
+
+@pytest.mark.parametrize("set_name", SETS)
+def test_every_task_offers_two_optional_hints(set_name):
+    for number, cells in tasks_of(read(source_notebook(set_name))):
+        hints = [cell for cell in cells if "hint" in cell.metadata.get("tags", [])]
+        assert hints, f"task {number} of {set_name} has no hint cell"
+        for cell in hints:
+            assert cell.cell_type == "markdown" and "nbgrader" not in cell.metadata, "hints are plain Markdown, worth nothing"
+            assert "<summary>Hint 1" in cell.source and "<summary>Hint 2" in cell.source, f"task {number}: two hints"
+            assert cell.source.count("<details>") == cell.source.count("</details>") == 2
+
+
+@pytest.mark.parametrize("set_name", SETS)
+def test_every_assertion_says_what_is_wrong(set_name):
+    """Every assert of the test cells and the grading tools, hidden ones included, has a message."""
+    for cell in read(source_notebook(set_name)).cells:
+        if cell.cell_type != "code" or not (cell.metadata.get("nbgrader", {}).get("grade") or grade_id(cell) == "grading-tools"):
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Assert):
+                assert node.msg is not None, f"{grade_id(cell)}, line {node.lineno}: an assert without a message"
+
+
+@pytest.mark.parametrize("set_name", SETS)
+def test_hidden_tests_are_small_named_cells_with_their_own_generators(set_name):
+    """Each hidden cell tests one category, for at most 2 points, names it in the comment that
+    students see (with its points), and draws its random inputs from its own seeded generator,
+    never from the notebook's shared one."""
+    for number, cells in tasks_of(read(source_notebook(set_name))):
+        for cell in cells:
+            hidden = hidden_region(cell.source)
+            if not hidden:
+                continue
+            points = cell.metadata.nbgrader["points"]
+            header = HIDDEN_HEADER.match(cell.source)
+            assert header, f"{grade_id(cell)}: the comment must say '# Hidden test for task N, <category> (P points)'"
+            assert (int(header.group(1)), int(header.group(3))) == (number, points), f"{grade_id(cell)}: wrong task or points"
+            assert points <= 2, f"{grade_id(cell)}: split it into smaller cells"
+            assert "This cell is empty in your copy" in cell.source.split("### BEGIN HIDDEN TESTS")[0]
+            for node in ast.walk(ast.parse(hidden)):
+                if isinstance(node, ast.Name) and node.id == "rng":
+                    raise AssertionError(f"{grade_id(cell)} uses the notebook's shared generator rng")
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                        and node.value.attr == "random" and node.attr not in ("default_rng", "Generator"):
+                    raise AssertionError(f"{grade_id(cell)} uses NumPy's global generator (np.random.{node.attr})")
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "default_rng":
+                    assert node.args, f"{grade_id(cell)}: an unseeded generator"
+
+
+@pytest.mark.parametrize("set_name", SETS)
+@pytest.mark.parametrize("version", ["source", "release"])
+def test_figures_have_alt_text_and_folded_plotting_code(set_name, version):
+    notebook = read(EXERCISES / version / set_name / f"{set_name}.ipynb")
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "ggplot(" in cell.source:
+            mystnb = cell.metadata.get("mystnb", {})
+            assert mystnb.get("figure", {}).get("caption") and mystnb["figure"].get("name", "").startswith("fig-ex")
+            alt = mystnb.get("image", {}).get("alt", "")
+            assert len(alt) > 80 and alt != mystnb["figure"]["caption"], "alt text that describes what the figure shows"
+            assert "hide-input" in cell.metadata.get("tags", []), "plotting code that is not the lesson is folded"
 
 
 @pytest.mark.parametrize("set_name", SETS)
@@ -437,10 +579,10 @@ def test_tampered_cells_are_restored_and_run(graded, gradebook):
     deleted = BROKEN_SET_1["tampered"][1]
     assert all("was missing from the submission" in cells[name].source for name in deleted)
     assert all(cells[name].outputs for name in deleted if name.startswith("test-")), "restored tests run"
-    assert cells["normal-equation-derivation"].source.endswith("YOUR ANSWER HERE"), "answer put back empty"
-    assert "BEGIN HIDDEN TESTS" in cells["test-gram-invertible"].source, "edited test replaced by the original"
-    assert cells["test-normal-equation-visible"].metadata.nbgrader["points"] == 2, "points restored"
-    assert gradebook.find_submission(SET_1, "tampered").max_code_score == 9
+    assert cells["weighted-likelihood"].source.endswith("YOUR ANSWER HERE"), "answer put back empty"
+    assert "BEGIN HIDDEN TESTS" in cells["test-gram-invertible-hidden"].source, "edited test replaced by the original"
+    assert cells["test-normal-equation-visible"].metadata.nbgrader["points"] == 1, "points restored"
+    assert gradebook.find_submission(SET_1, "tampered").max_code_score == sum(automatic_points(SET_1).values())
 
 
 def test_endless_loop_is_stopped_by_the_config_timeout(graded):
@@ -463,7 +605,7 @@ def test_renamed_file_and_dead_kernel_are_reported_and_kept(graded, gradebook):
     assert "Kernel died" in second.stderr
     assert "Skipping unknown notebook" in second.stderr and "No notebooks found" in second.stderr
     # The first run's grades are untouched by the failed run.
-    assert gradebook.find_submission(SET_1, "solution").code_score == 9
+    assert gradebook.find_submission(SET_1, "solution").code_score == sum(automatic_points(SET_1).values())
 
 
 def test_every_submission_is_in_the_gradebook_and_the_export(graded, gradebook):
@@ -472,7 +614,7 @@ def test_every_submission_is_in_the_gradebook_and_the_export(graded, gradebook):
                  for path in (course / "submitted").glob("*/*/*.ipynb")}
     recorded = {(submission.assignment.name, submission.student.id)
                 for set_name in SETS for submission in gradebook.assignment_submissions(set_name)}
-    assert recorded == submitted and len(recorded) == 2 * len(SETS) + len(BROKEN_SET_1) + len(CHEATS) + 3
+    assert recorded == submitted and len(recorded) == 2 * len(SETS) + len(BROKEN_SET_1) + 3
 
     process = nbgrader(course, environment, "export", f"--to={course / 'grades.csv'}")
     assert process.returncode == 0, process.stderr[-3000:]
@@ -487,7 +629,8 @@ def test_every_submission_is_in_the_gradebook_and_the_export(graded, gradebook):
             assert score == pytest.approx(gradebook.find_submission(set_name, student).score)
         else:
             assert score == 0
-    assert exported[(SET_1, "wrong-answer")] == 5.0 and exported[(SET_1, "endless-loop")] == 7.0
+    for student in ("wrong-answer", "endless-loop"):
+        assert exported[(SET_1, student)] == expected_code_score(SET_1, BROKEN_SET_1[student][2])
 
 
 def test_feedback_is_generated(graded):
@@ -495,4 +638,7 @@ def test_feedback_is_generated(graded):
     process = nbgrader(course, environment, "generate_feedback", SET_1, "--student=wrong-answer")
     assert process.returncode == 0, process.stderr[-3000:]
     html = (course / "feedback" / "wrong-answer" / SET_1 / f"{SET_1}.html").read_text()
-    assert "test-line-through-hidden" in html and "Score: 5.0 / 14.0" in html
+    total = read(source_notebook(SET_1)).cells[0].source
+    maximum = float(re.search(r"(\d+) in all", total).group(1))
+    score = expected_code_score(SET_1, BROKEN_SET_1["wrong-answer"][2])
+    assert "test-line-through-hidden" in html and f"Score: {score} / {maximum}" in html
