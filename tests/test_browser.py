@@ -21,7 +21,6 @@ import importlib.util
 import io
 import os
 import sys
-import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -183,16 +182,8 @@ def book_url(built_book):
     if not (html / f"{ROOT_PAGE}.html").is_file():
         pytest.fail("the book did not build, so there is nothing to open in the browser:\n"
                     + (process.stdout + process.stderr)[-3000:], pytrace=False)
-    handler = functools.partial(_BookHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with load_book_pdf().serve(html, _BookHandler) as url:
+        yield url
 
 
 def start_chromium(profile: Path):

@@ -33,8 +33,6 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import csv
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -51,6 +49,9 @@ from test_colab_alone import run_in_colab_stand_in
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
+sys.path.insert(0, str(EXERCISES))
+from course_grading.sandbox import OPT_OUT_VARIABLE  # noqa: E402
+from course_grading.throughput import environment_for  # noqa: E402
 SETS = sorted(path.name for path in (EXERCISES / "source").glob("ex*") if path.is_dir())
 COURSE_ID = "lr2dnn"
 SET_1, SET_6, SET_9 = "ex01-linear-regression", "ex06-neural-networks", "ex09-covid-case-study"
@@ -100,26 +101,13 @@ def submit(course: Path, student: str, set_name: str, notebook, file_name: str |
 
 
 def nbgrader_environment(home: Path) -> dict[str, str]:
-    """Environment in which nbgrader uses this Python for its kernel and ignores user config."""
-    kernel = home / "jupyter-data" / "kernels" / "python3"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3", "language": "python",
-    }))
-    (home / "jupyter-config").mkdir()
-    environment = dict(os.environ)
-    environment.update({
-        "JUPYTER_PATH": str(home / "jupyter-data"),         # searched before any other kernel
-        "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),  # no personal nbgrader_config.py
-        # nbgrader calls the `alembic` command when it creates a gradebook.
-        "PATH": str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", ""),
-        "PYTHONWARNINGS": "ignore",                          # keep nbgrader's own log readable
-    })
+    """The course tool's grading environment (course_grading.throughput.environment_for).
+
+    The course's config refuses to grade without its sandbox (bubblewrap) unless told to; only
+    where bubblewrap is missing do these tests grade unsandboxed."""
+    environment = environment_for(home)
     if shutil.which("bwrap") is None:
-        # The course's config refuses to grade without its sandbox (bubblewrap) unless told to;
-        # only where bubblewrap is missing do the tests grade unsandboxed.
-        environment["LR2DNN_GRADING_NO_SANDBOX"] = "1"
+        environment[OPT_OUT_VARIABLE] = "1"
     return environment
 
 

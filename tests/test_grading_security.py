@@ -56,6 +56,7 @@ from course_grading import backup, parallel  # noqa: E402
 from course_grading.preprocessors import HideHiddenTests, NoPartialCredit  # noqa: E402
 from course_grading.sandbox import OPT_OUT_VARIABLE  # noqa: E402
 from course_grading.tamper import check_cells  # noqa: E402
+from course_grading.throughput import environment_for as nbgrader_environment  # noqa: E402
 
 SET = "ex01-linear-regression"
 COURSE_ID = "lr2dnn"
@@ -291,22 +292,6 @@ FLAGGED = {"reads-source", "zz-vandal", "monkeypatch", "monkeypatch-reviewed", "
 
 
 # ---------------------------------------------------------------------------- helpers
-
-def nbgrader_environment(home: Path) -> dict[str, str]:
-    """nbgrader with this Python as its kernel "python3", and no personal configuration."""
-    kernel = home / "jupyter-data" / "kernels" / "python3"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3", "language": "python"}))
-    (home / "jupyter-config").mkdir()
-    environment = {name: value for name, value in os.environ.items() if name != OPT_OUT_VARIABLE}
-    environment.update({
-        "JUPYTER_PATH": str(home / "jupyter-data"), "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),
-        "PATH": str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", ""),
-        "PYTHONWARNINGS": "ignore"})
-    return environment
-
 
 def run(course: Path, environment: dict[str, str], *arguments: str, module: str = "nbgrader"):
     return subprocess.run([sys.executable, "-m", module, *arguments], cwd=course, env=environment,

@@ -152,9 +152,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(folder: Path):
-    """Serve a folder on 127.0.0.1 at a free port; yield its base address."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+def serve(folder: Path, handler_class: type[http.server.SimpleHTTPRequestHandler] = _QuietHandler):
+    """Serve a folder on 127.0.0.1 at a free port, with `handler_class`; yield its base address."""
+    handler = functools.partial(handler_class, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -60,6 +60,13 @@ def class_of(source, release, count: int) -> list[tuple[str, nbformat.NotebookNo
 
 
 def environment_for(home: Path) -> dict[str, str]:
+    """The environment for running nbgrader in a scratch folder `home`.
+
+    Its kernel "python3" is this Python, no personal Jupyter or nbgrader configuration is read
+    (JUPYTER_PATH and JUPYTER_CONFIG_DIR point into `home`), this Python's folder comes first
+    on PATH (nbgrader calls `alembic` when it creates a gradebook), warnings stay out of
+    nbgrader's log, and the sandbox's opt-out variable is removed, so grading is sandboxed.
+    """
     kernel = home / "jupyter-data" / "kernels" / "python3"
     kernel.mkdir(parents=True)
     (kernel / "kernel.json").write_text(json.dumps({
